@@ -1,0 +1,134 @@
+# cutover: build, tests, lab.
+#
+#   make            build ./cutover
+#   make deps       install every build, test and lab package (apt-get, idempotent)
+#   make check      deps, build, unit tests (plain, ASan/UBSan, valgrind), lab tests
+#   make demo       deps, build, lab up, console on the lab
+#   make lab-up | lab-down | lab-status
+#   make tests/unit/test_err   build and run one unit test
+#   make bench      speed figures (never part of check)
+
+PKG_CONFIG ?= pkg-config
+PKGS = ncursesw libssh libcurl libxml-2.0 sqlite3 yaml-0.1 jansson libcrypto
+# libzookeeper-mt ships no .pc file in Debian 12: its headers and library are
+# at fixed places.
+ZK_CFLAGS = -I/usr/include/zookeeper
+ZK_LIBS = -lzookeeper_mt
+
+CC ?= cc
+CFLAGS ?= -O2 -g
+WARN = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+       -Wformat=2 -Wpointer-arith -Wcast-align -Wwrite-strings -Wundef \
+       -Wold-style-definition -Wnull-dereference -Wdouble-promotion
+PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+ALL_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Iinclude \
+             $(WARN) $(PKG_CFLAGS) $(ZK_CFLAGS) $(CFLAGS)
+LIBS = $(PKG_LIBS) $(ZK_LIBS) -lpthread -lm
+SAN = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+CORE_SRC = $(sort $(wildcard src/*.c))
+UI_SRC = $(sort $(wildcard ui/*.c))
+CLI_SRC = $(sort $(wildcard cli/*.c))
+UNIT_SRC = $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=build/unit/%)
+UNIT_ASAN = $(UNIT_SRC:tests/unit/%.c=build/asan/unit/%)
+TEST_CFLAGS = $(shell $(PKG_CONFIG) --cflags cmocka 2>/dev/null)
+TEST_LIBS = $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
+
+PREFIX ?= /usr/local
+LAB = tests/lab/lab.sh
+
+# Debian 12 packages: build, unit tests, lab (ZooKeeper, ClickHouse, sshd), UI tests.
+DEBS = gcc make pkg-config libncurses-dev libssh-dev libcurl4-openssl-dev \
+       libxml2-dev libsqlite3-dev libyaml-dev libjansson-dev libzookeeper-mt-dev \
+       libssl-dev libcmocka-dev valgrind clang \
+       zookeeper libservlet-api-java libslf4j-java default-jre-headless \
+       clickhouse-server clickhouse-client openssh-server openssh-client \
+       tmux sqlite3 curl jq procps iproute2 coreutils
+SUDO = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: all deps check unit unit-asan valgrind lab-test demo lab-up lab-down lab-status \
+        bench install clean
+.DELETE_ON_ERROR:
+.SECONDARY:
+
+all: cutover
+
+build/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+build/asan/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(SAN) -MMD -MP -c $< -o $@
+
+CORE_OBJ = $(CORE_SRC:%.c=build/obj/%.o)
+CORE_ASAN_OBJ = $(CORE_SRC:%.c=build/asan/obj/%.o)
+
+cutover: $(CORE_OBJ) $(UI_SRC:%.c=build/obj/%.o) $(CLI_SRC:%.c=build/obj/%.o)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LIBS)
+
+# A unit test links its module's objects from the core; only main() is left out.
+build/unit/%: tests/unit/%.c $(CORE_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) -o $@ $^ $(LIBS) $(TEST_LIBS)
+
+build/asan/unit/%: tests/unit/%.c $(CORE_ASAN_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(SAN) $(TEST_CFLAGS) -o $@ $^ $(LIBS) $(TEST_LIBS)
+
+tests/unit/test_%: build/unit/test_% FORCE
+	$<
+
+FORCE:
+
+deps:
+	@missing=$$(for p in $(DEBS); do \
+	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -z "$$missing" ]; then echo "deps: all installed"; else \
+	  echo "deps: installing" $$missing; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; fi
+
+unit: $(UNIT_BIN)
+	@tests/run-unit.sh $(UNIT_BIN)
+
+unit-asan: $(UNIT_ASAN)
+	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 tests/run-unit.sh $(UNIT_ASAN)
+
+valgrind: $(UNIT_BIN)
+	@tests/run-unit.sh --valgrind $(UNIT_BIN)
+
+lab-test: cutover
+	@tests/run-lab.sh
+
+check: deps
+	@$(MAKE) --no-print-directory all unit unit-asan valgrind
+	@$(MAKE) --no-print-directory lab-test
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@$(LAB) up
+	@echo
+	@echo "The lab is up. The console arrives with issue #8; until then this is the lab's status."
+	@echo "Stop it with: make lab-down"
+
+lab-up:
+	@$(LAB) up
+lab-down:
+	@$(LAB) down
+lab-status:
+	@$(LAB) status
+
+bench: cutover
+	@echo "bench: no benchmarks yet (the copy and console benchmarks come with their actions)"
+
+install: cutover
+	install -D -m 755 cutover $(DESTDIR)$(PREFIX)/bin/cutover
+	install -D -m 644 docs/cutover.1 $(DESTDIR)$(PREFIX)/share/man/man1/cutover.1
+
+clean:
+	rm -rf build cutover
+
+-include $(shell find build -name '*.d' 2>/dev/null)

@@ -1,0 +1,33 @@
+# Sourced by tests/lab/test_*.sh: assertions that count, and the lab's own
+# addresses. Each test prints "<name>: N passed, N failed" at the end.
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/../.." && pwd)
+export LAB_DIR=${TEST_LAB_DIR:-/tmp/cutover-test-lab}
+LAB="$here/lab.sh"
+OLD=(127.0.1.1 127.0.1.2 127.0.1.3)
+NEW=(127.0.2.1 127.0.2.2 127.0.2.3)
+CK=(127.0.3.1 127.0.3.2)
+TASKS=(2948 10295 2959 10379 10626)
+_pass=0 _fail=0 _name=$(basename "$0" .sh)
+
+ok() { _pass=$((_pass + 1)); printf '  ok   %s\n' "$*"; }
+not_ok() { _fail=$((_fail + 1)); printf '  FAIL %s\n' "$*"; }
+check() { # description command...
+  local d=$1; shift
+  if "$@"; then ok "$d"; else not_ok "$d"; fi
+}
+check_eq() { # description expected actual
+  if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1 (expected '$2', got '$3')"; fi
+}
+finish() {
+  echo "$_name: $_pass passed, $_fail failed"
+  [ "$_fail" -eq 0 ]
+}
+
+srvr() { timeout 2 bash -c "exec 3<>/dev/tcp/$1/2181 && printf srvr >&3 && cat <&3" 2>/dev/null || true; }
+ck() { clickhouse-client --host "$1" --port 9000 --connect_timeout 3 --receive_timeout 60 --query "$2"; }
+lab_ssh() { # addr command...
+  local a=$1; shift
+  ssh -p 2222 -i "$LAB_DIR/ssh/id_ed25519" -o UserKnownHostsFile="$LAB_DIR/ssh/known_hosts" \
+    -o StrictHostKeyChecking=yes -o BatchMode=yes -o ConnectTimeout=5 "$(id -un)@$a" "$@"
+}

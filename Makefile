@@ -48,7 +48,7 @@ DEBS = gcc make pkg-config libncurses-dev libssh-dev libcurl4-openssl-dev \
        tmux sqlite3 curl jq procps iproute2 coreutils
 SUDO = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps check unit unit-asan valgrind lab-test demo lab-up lab-down lab-status \
+.PHONY: all deps check unit unit-asan valgrind cli-test lab-test demo lab-up lab-down lab-status \
         bench install clean
 .DELETE_ON_ERROR:
 .SECONDARY:
@@ -100,11 +100,14 @@ unit-asan: $(UNIT_ASAN)
 valgrind: $(UNIT_BIN)
 	@tests/run-unit.sh --valgrind $(UNIT_BIN)
 
+cli-test: cutover
+	@tests/cli/test_cli.sh
+
 lab-test: cutover
 	@tests/run-lab.sh
 
 check: deps
-	@$(MAKE) --no-print-directory all unit unit-asan valgrind
+	@$(MAKE) --no-print-directory all unit unit-asan valgrind cli-test
 	@$(MAKE) --no-print-directory lab-test
 
 demo: deps

@@ -24,5 +24,7 @@ enum {
 
 void cli_print_version(FILE *out);
 int cli_version(int argc, char **argv);
+int cli_lint(int argc, char **argv);
+int cli_plan(int argc, char **argv);
 
 #endif

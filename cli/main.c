@@ -13,6 +13,8 @@ static int cmd_help(int argc, char **argv);
 static const struct cli_cmd commands[] = {
 	{"help", "[COMMAND]", "show this help, or one command's", cmd_help},
 	{"version", "", "print the version and the libraries it was built with", cli_version},
+	{"lint", "RUNBOOK -i INVENTORY [--strict]", "check a runbook and its inventory; exit 1 on errors", cli_lint},
+	{"plan", "RUNBOOK -i INVENTORY [--format json]", "print every step's targets and exact operations, connecting nowhere", cli_plan},
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
@@ -38,9 +40,9 @@ static void usage(FILE *out)
 	      "commands:\n",
 	      out);
 	for (size_t i = 0; i < NCOMMANDS; i++) {
-		char head[64];
+		char head[96];
 		snprintf(head, sizeof head, "%s %s", commands[i].name, commands[i].args);
-		fprintf(out, "  %-22s %s\n", head, commands[i].summary);
+		fprintf(out, "  %-40s %s\n", head, commands[i].summary);
 	}
 	fputs("\n"
 	      "exit status: 0 success, 1 failure or problems found, 2 usage error.\n"

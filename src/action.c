@@ -1,0 +1,295 @@
+/*
+ * action: the table of built-in verbs and their plan descriptions (see
+ * include/cutover/action.h). A description must say exactly what will run
+ * where: it is what the operators confirm.
+ */
+#include "cutover/action.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void plan_add(struct plan_lines *l, const char *fmt, ...)
+{
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 8;
+		const char **v = arena_alloc(l->arena, cap * sizeof *v);
+		if (v == NULL)
+			return;
+		if (l->n)
+			memcpy(v, l->v, l->n * sizeof *v);
+		l->v = v;
+		l->cap = cap;
+	}
+	char buf[2048];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	const char *s = arena_strdup(l->arena, buf);
+	if (s != NULL)
+		l->v[l->n++] = s;
+}
+
+/* A template as shown to the operators: secrets masked, values quoted in commands. */
+static const char *show(struct plan_lines *l, const char *tmpl, const struct subst_scope *sc, int mode)
+{
+	struct cut_err e;
+	if (tmpl == NULL)
+		return "(not set in the inventory)";
+	const char *s = subst(l->arena, tmpl, sc, mode | SUBST_DISPLAY, &e);
+	return s ? s : arena_printf(l->arena, "<unresolved: %s>", e.msg);
+}
+
+#define CMD(t) show(out, (t), sc, SUBST_SHELL)
+#define PATH(t) show(out, (t), sc, SUBST_PATH)
+
+static const char *param(const struct rb_step *s, const char *key, const char *dfl)
+{
+	const struct rb_param *p = rb_param(s, key);
+	return p && p->value ? p->value : dfl;
+}
+
+/* ---- ZooKeeper -------------------------------------------------------------- */
+
+static void d_zk_probe(struct plan_lines *out, const struct rb_step *s, const struct subst_scope *sc)
+{
+	(void)s;
+	plan_add(out, "probe %s: AdminServer http://%s:%d/commands/srvr, else srvr on %s:%d",
+		 sc->zk->name, sc->zk->host, sc->zk->admin_port, sc->zk->host, sc->zk->client_port);
+}
+
+static void h_zk_leader(struct plan_lines *out, const struct rb_step *s, const struct inventory *inv)
+{
+	(void)s;
+	(void)inv;
+	plan_add(out, "refuses unless exactly one node reports Mode: leader");
+}
+
+static void d_zk_preflight(struct plan_lines *out, const struct rb_step *s, const struct subst_scope *sc)
+{
+	(void)s;
+	plan_add(out, "read %s/conf/zoo.cfg: version, jute.maxbuffer, snapshot.compression.method, snapshot.trust.empty",
+		 PATH(sc->zk->home));
+	plan_add(out, "check dataDir %s and dataLogDir %s as zoo.cfg says, and free space for the copy",
+		 PATH(sc->zk->data_dir), PATH(sc->zk->data_log_dir));
+}
+
+static void h_zk_stop(struct plan_lines *out, const struct rb_step *s, const struct inventory *inv)
+{
+	(void)s;
+	(void)inv;
+	plan_add(out, "order: followers first, the leader last (roles probed when the step starts)");
+}
+
+static void d_zk_stop(struct plan_lines *out, const struct rb_step *s, const struct subst_scope *sc)
+{
+	(void)s;
+	plan_add(out, "$ %s", CMD(sc->zk->stop));
+	plan_add(out, "wait until %s:%d is closed and the server process is gone", sc->zk->host, sc->zk->client_port);
+}
+
+static void d_zk_start(struct plan_lines *out, const struct rb_step *s, const struct subst_scope *sc)
+{
+	(void)s;
+	plan_add(out, "$ %s", CMD(sc->zk->start));
+	plan_add(out, "wait until %s:%d serves (srvr answers with a Mode)", sc->zk->host, sc->zk->client_port);
+}
+
+static void d_zk_wipe(struct plan_lines *out, const struct rb_step *s, const struct subst_scope *sc)
+{
+	(void)s;
+	const char *dd = PATH(sc->zk->data_dir), *ld = PATH(sc->zk->data_log_dir);
+	plan_add(out, "refuse if ZooKeeper answers on %s:%d or its process runs", sc->zk->host, sc->zk->client_port);
+	plan_add(out, "mv %s/version-2 %s/version-2.moved-<timestamp>", dd, dd);
+	plan_add(out, "mv %s/version-2 %s/version-2.moved-<timestamp>", ld, ld);
+	plan_add(out, "mkdir %s/version-2 %s/version-2 (same owner and mode); myid and every other file stay", dd, ld);
+}
+
+static void h_zk_copy(struct plan_lines *out, const struct rb_step *s, const struct inventory *inv)
+{
+	(void)inv;
+	plan_add(out, "source: %s; files: the newest valid snapshot and every log ZooKeeper replays after it "
+		      "(refused on a zxid gap)%s", param(s, "from", "?"),
+		 strcmp(param(s, "clean_snapshot", "false"), "true") == 0
+			 ? "; first restarts the source leader so a new leader writes a clean snapshot" : "");
+	plan_add(out, "read once, written to every destination in parallel; free space checked first");
+}
+
+static void d_zk_copy(struct plan_lines *out, const struct rb_step *s, const struct subst_scope *sc)
+{
+	(void)s;
+	plan_add(out, "write snapshot.<zxid> into %s/version-2 and log.<zxid>... into %s/version-2 "
+		      "(temporary name, fsync, rename)", PATH(sc->zk->data_dir), PATH(sc->zk->data_log_dir));
+	plan_add(out, "verify size and SHA-256 of each file on %s against the source", sc->zk->name);
+}
+
+static void d_zk_fence(struct plan_lines *out, const struct rb_step *s, const struct subst_scope *sc)
+{
+	const char *phase = param(s, "phase", "check");
+	if (strcmp(phase, "record") == 0)
+		plan_add(out, "record the zxid of %s (%s:%d)", sc->zk->name, sc->zk->host, sc->zk->client_port);
+	else
+		plan_add(out, "zxid of %s (%s:%d) must equal the recorded one and the last zxid of the copied logs",
+			 sc->zk->name, sc->zk->host, sc->zk->client_port);
+}
+
+static void h_zk_wait_quorum(struct plan_lines *out, const struct rb_step *s, const struct inventory *inv)
+{
+	(void)inv;
+	(void)s;
+	plan_add(out, "wait for one leader and the rest followers, all at the same zxid");
+}
+
+static void d_zk_wait_quorum(struct plan_lines *out, const struct rb_step *s, const struct subst_scope *sc)
+{
+	(void)s;
+	plan_add(out, "probe %s:%d; report ERROR/FATAL lines of %s since the start", sc->zk->host,
+		 sc->zk->client_port, PATH(sc->zk->server_log));
+}
+
+static void h_zk_compare(struct plan_lines *out, const struct rb_step *s, const struct inventory *inv)
+{
+	(void)inv;
+	plan_add(out, "walk both trees with the ZooKeeper client: %s against %s", param(s, "left", "?"),
+		 param(s, "right", "?"));
+	plan_add(out, "compare every path, data (SHA-256), version, cversion, aversion; ephemerals reported apart");
+}
+
+/* ---- ClickHouse ------------------------------------------------------------- */
+
+static void d_ck_cmd(struct plan_lines *out, const char *cmd, const struct subst_scope *sc, bool up)
+{
+	plan_add(out, "$ %s", CMD(cmd));
+	if (up)
+		plan_add(out, "wait until http://%s:%d answers and no replica is read-only", sc->ck->host, sc->ck->http_port);
+	else
+		plan_add(out, "wait until the server process is gone and its ZooKeeper sessions are closed");
+}
+
+static void d_ck_stop(struct plan_lines *out, const struct rb_step *s, const struct subst_scope *sc)
+{
+	(void)s;
+	d_ck_cmd(out, sc->ck->stop, sc, false);
+}
+
+static void d_ck_start(struct plan_lines *out, const struct rb_step *s, const struct subst_scope *sc)
+{
+	(void)s;
+	d_ck_cmd(out, sc->ck->start, sc, true);
+}
+
+static void d_ck_restart(struct plan_lines *out, const struct rb_step *s, const struct subst_scope *sc)
+{
+	(void)s;
+	d_ck_cmd(out, sc->ck->restart, sc, true);
+}
+
+static void d_ck_switch(struct plan_lines *out, const struct rb_step *s, const struct subst_scope *sc)
+{
+	const char *to = param(s, "to", "?");
+	const struct inv_ensemble *e = inv_ensemble(sc->inv, to);
+	char hosts[1024] = "";
+	for (size_t i = 0; e && i < e->n; i++)
+		snprintf(hosts + strlen(hosts), sizeof hosts - strlen(hosts), "%s%s:%d", i ? ", " : "",
+			 e->nodes[i].host, e->nodes[i].client_port);
+	const char *m = PATH(sc->ck->metrika);
+	plan_add(out, "edit %s: <zookeeper-servers> nodes become %s ensemble %s", m, to, hosts);
+	plan_add(out, "keep a backup %s.<timestamp>; write a temporary file, fsync, rename; re-read and check", m);
+}
+
+static void d_ck_verify(struct plan_lines *out, const struct rb_step *s, const struct subst_scope *sc)
+{
+	(void)s;
+	plan_add(out, "on http://%s:%d: query, system.zookeeper, canary create/insert/read/drop partition/"
+		      "add column/drop column/drop table", sc->ck->host, sc->ck->http_port);
+	plan_add(out, "SYSTEM SYNC REPLICA on every replicated table; no read-only replica; no new ignored_/unexpected_ parts; row counts");
+}
+
+/* ---- writer tasks, shell, manual, check ---------------------------------------- */
+
+static void d_tasks_stop(struct plan_lines *out, const struct rb_step *s, const struct subst_scope *sc)
+{
+	(void)s;
+	plan_add(out, "$ %s   (%s adapter)", CMD(sc->task->stop), sc->task->adapter);
+	plan_add(out, "wait until it reports stopped and no INSERT runs on any ClickHouse node");
+}
+
+static void d_tasks_start(struct plan_lines *out, const struct rb_step *s, const struct subst_scope *sc)
+{
+	(void)s;
+	plan_add(out, "$ %s   (%s adapter)", CMD(sc->task->start), sc->task->adapter);
+}
+
+static void d_tasks_wait(struct plan_lines *out, const struct rb_step *s, const struct subst_scope *sc)
+{
+	(void)s;
+	plan_add(out, "$ %s until it reports running and its row count grows", CMD(sc->task->status));
+}
+
+static const char *where(const struct subst_scope *sc)
+{
+	return sc->zk ? sc->zk->name : sc->ck ? sc->ck->name : sc->task ? sc->task->host : "local";
+}
+
+static void d_shell(struct plan_lines *out, const struct rb_step *s, const struct subst_scope *sc)
+{
+	plan_add(out, "on %s: $ %s", where(sc), CMD(param(s, "command", "")));
+}
+
+static void d_check(struct plan_lines *out, const struct rb_step *s, const struct subst_scope *sc)
+{
+	plan_add(out, "on %s: $ %s until it exits 0, every %s, at most %s tries", where(sc),
+		 CMD(param(s, "command", "")), param(s, "interval", "2s"), param(s, "tries", "30"));
+}
+
+static void h_manual(struct plan_lines *out, const struct rb_step *s, const struct inventory *inv)
+{
+	(void)inv;
+	plan_add(out, "the operator does this by hand and confirms it is done: %s",
+		 param(s, "instructions", "see the step's description"));
+}
+
+/* ---- the table -------------------------------------------------------------- */
+
+#define P(...) (const char *const[]){__VA_ARGS__, NULL}
+#define NONE (const char *const[]){NULL}
+
+static const struct action_ops actions[] = {
+	{"zk.status", TGT_ZK, NONE, NONE, false, "probe nodes and show their role and zxid", d_zk_probe, NULL},
+	{"zk.leader", TGT_ZK, NONE, NONE, false, "find the ensemble's leader", d_zk_probe, h_zk_leader},
+	{"zk.preflight", TGT_ZK, P("against"), NONE, false, "check versions, limits, layout and space before anything stops", d_zk_preflight, NULL},
+	{"zk.stop", TGT_ZK, NONE, NONE, true, "stop nodes, followers first", d_zk_stop, h_zk_stop},
+	{"zk.start", TGT_ZK, NONE, NONE, false, "start nodes and wait until they serve", d_zk_start, NULL},
+	{"zk.wipe", TGT_ZK, NONE, NONE, true, "move version-2 dirs aside (never deletes)", d_zk_wipe, NULL},
+	{"zk.copy", TGT_ZK, P("from", "clean_snapshot", "target_version"), P("from"), true, "copy snapshot and logs to every destination", d_zk_copy, h_zk_copy},
+	{"zk.fence", TGT_ZK, P("phase"), NONE, false, "prove no write reached the source after the copy", d_zk_fence, NULL},
+	{"zk.wait_quorum", TGT_ZK, NONE, NONE, false, "wait for one leader, the rest followers, same zxid", d_zk_wait_quorum, h_zk_wait_quorum},
+	{"zk.compare", 0, P("left", "right"), P("left", "right"), false, "compare two ensembles' trees", NULL, h_zk_compare},
+	{"ck.stop", TGT_CK, NONE, NONE, true, "stop ClickHouse, one node at a time", d_ck_stop, NULL},
+	{"ck.start", TGT_CK, NONE, NONE, false, "start ClickHouse, one node at a time", d_ck_start, NULL},
+	{"ck.restart", TGT_CK, NONE, NONE, true, "restart ClickHouse, one node at a time", d_ck_restart, NULL},
+	{"ck.switch", TGT_CK, P("to"), P("to"), true, "point metrika.xml at another ensemble", d_ck_switch, NULL},
+	{"ck.verify", TGT_CK, P("canary_table"), NONE, false, "business verification", d_ck_verify, NULL},
+	{"tasks.stop", TGT_TASK, NONE, NONE, false, "stop writer tasks", d_tasks_stop, NULL},
+	{"tasks.start", TGT_TASK, NONE, NONE, false, "start writer tasks", d_tasks_start, NULL},
+	{"tasks.wait", TGT_TASK, NONE, NONE, false, "check writer tasks run and write", d_tasks_wait, NULL},
+	{"shell", TGT_ZK | TGT_CK | TGT_LOCAL, P("command"), P("command"), false, "run a shell command", d_shell, NULL},
+	{"check", TGT_ZK | TGT_CK | TGT_LOCAL, P("command", "interval", "tries"), P("command"), false, "wait until a command succeeds", d_check, NULL},
+	{"manual", 0, P("instructions"), NONE, false, "a step done by hand, then confirmed", NULL, h_manual},
+};
+
+const struct action_ops *action_find(const char *name)
+{
+	for (size_t i = 0; i < sizeof actions / sizeof actions[0]; i++)
+		if (strcmp(actions[i].name, name) == 0)
+			return &actions[i];
+	return NULL;
+}
+
+const struct action_ops *action_table(size_t *n)
+{
+	*n = sizeof actions / sizeof actions[0];
+	return actions;
+}

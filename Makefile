@@ -6,6 +6,7 @@
 #   make demo       deps, build, lab up, console on the lab
 #   make lab-up | lab-down | lab-status
 #   make tests/unit/test_err   build and run one unit test
+#   make fuzz       libFuzzer over the loaders (FUZZ_SECONDS, default 30)
 #   make bench      speed figures (never part of check)
 
 PKG_CONFIG ?= pkg-config
@@ -42,13 +43,13 @@ LAB = tests/lab/lab.sh
 # Debian 12 packages: build, unit tests, lab (ZooKeeper, ClickHouse, sshd), UI tests.
 DEBS = gcc make pkg-config libncurses-dev libssh-dev libcurl4-openssl-dev \
        libxml2-dev libsqlite3-dev libyaml-dev libjansson-dev libzookeeper-mt-dev \
-       libssl-dev libcmocka-dev valgrind clang \
+       libssl-dev libcmocka-dev valgrind clang libclang-rt-14-dev \
        zookeeper libservlet-api-java libslf4j-java default-jre-headless \
        clickhouse-server clickhouse-client openssh-server openssh-client \
        tmux sqlite3 curl jq procps iproute2 coreutils
 SUDO = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps check unit unit-asan valgrind cli-test lab-test demo lab-up lab-down lab-status \
+.PHONY: all deps check unit unit-asan valgrind cli-test fuzz lab-test demo lab-up lab-down lab-status \
         bench install clean
 .DELETE_ON_ERROR:
 .SECONDARY:
@@ -106,8 +107,23 @@ cli-test: cutover
 lab-test: cutover
 	@tests/run-lab.sh
 
+# libFuzzer over both loaders and lint; FUZZ_SECONDS bounds the run in check.
+FUZZ_SECONDS ?= 30
+FUZZ_SRC = $(filter-out src/main.c,$(CORE_SRC))
+build/fuzz/fuzz_loaders: tests/fuzz/fuzz_loaders.c $(FUZZ_SRC)
+	@mkdir -p $(dir $@)
+	clang -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Iinclude $(PKG_CFLAGS) $(ZK_CFLAGS) \
+	  -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -o $@ $^ $(LIBS)
+
+fuzz: build/fuzz/fuzz_loaders
+	@mkdir -p build/fuzz/corpus
+	@cp -n tests/fuzz/corpus/* build/fuzz/corpus/
+	build/fuzz/fuzz_loaders -max_total_time=$(FUZZ_SECONDS) -max_len=8192 -print_final_stats=0 \
+	  build/fuzz/corpus 2>build/fuzz/log || { tail -40 build/fuzz/log; exit 1; }
+	@grep -E '^#[0-9]+.*DONE' build/fuzz/log | tail -1; echo "fuzz: 1 passed, 0 failed"
+
 check: deps
-	@$(MAKE) --no-print-directory all unit unit-asan valgrind cli-test
+	@$(MAKE) --no-print-directory all unit unit-asan valgrind cli-test fuzz
 	@$(MAKE) --no-print-directory lab-test
 
 demo: deps

@@ -79,6 +79,13 @@ build/asan/unit/%: tests/unit/%.c $(CORE_ASAN_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(SAN) $(TEST_CFLAGS) -o $@ $^ $(LIBS) $(TEST_LIBS)
 
+# Lab tests in C (transports against the real sshd), run by tests/lab/test_*.sh.
+LAB_C_SRC = $(sort $(wildcard tests/lab/*_test.c))
+LAB_C_BIN = $(LAB_C_SRC:tests/lab/%.c=build/lab/%)
+build/lab/%: tests/lab/%.c $(CORE_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) -o $@ $^ $(LIBS) $(TEST_LIBS)
+
 tests/unit/test_%: build/unit/test_% FORCE
 	$<
 
@@ -104,7 +111,7 @@ valgrind: $(UNIT_BIN)
 cli-test: cutover
 	@tests/cli/test_cli.sh
 
-lab-test: cutover
+lab-test: cutover $(LAB_C_BIN)
 	@tests/run-lab.sh
 
 # libFuzzer over both loaders and lint; FUZZ_SECONDS bounds the run in check.

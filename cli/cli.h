@@ -20,11 +20,24 @@ enum {
 	CLI_OK = 0,
 	CLI_FAIL = 1,  /* the command ran and found problems, or failed */
 	CLI_USAGE = 2, /* the command line itself is wrong */
+	CLI_BUSY = 3,  /* the audit file is held by another console */
 };
 
 void cli_print_version(FILE *out);
 int cli_version(int argc, char **argv);
 int cli_lint(int argc, char **argv);
 int cli_plan(int argc, char **argv);
+int cli_run(int argc, char **argv);
+int cli_resume(int argc, char **argv);
+int cli_notes(int argc, char **argv);
+int cli_audit(int argc, char **argv);
+/* Print one command's usage line to stderr. */
+void cli_usage_of(const char *name);
+
+struct engine;
+struct audit_event;
+/* Line mode over the engine: returns the exit status. */
+int plain_drive(struct engine *e, const char *me, const char *audit);
+void plain_on_event(void *ud, const struct audit_event *ev);
 
 #endif

@@ -5,6 +5,8 @@
  */
 #include "cli.h"
 
+#include <curl/curl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -15,6 +17,12 @@ static const struct cli_cmd commands[] = {
 	{"version", "", "print the version and the libraries it was built with", cli_version},
 	{"lint", "RUNBOOK -i INVENTORY [--strict]", "check a runbook and its inventory; exit 1 on errors", cli_lint},
 	{"plan", "RUNBOOK -i INVENTORY [--format json]", "print every step's targets and exact operations, connecting nowhere", cli_plan},
+	{"run", "RUNBOOK -i INVENTORY --audit FILE [--plain] [--operator NAME]... [--take-over]",
+	 "run the runbook, each step after confirmation, recording everything in FILE", cli_run},
+	{"resume", "--audit FILE [--plain] [--operator NAME]... [--take-over] [--allow-changed]",
+	 "continue the unfinished run in FILE after a crash or a quit", cli_resume},
+	{"notes", "--audit FILE --operator NAME TEXT...", "add a note to the run in FILE, even while a console runs it", cli_notes},
+	{"audit", "verify --audit FILE", "check FILE's hash chain; report the first edited or missing event", cli_audit},
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
@@ -25,6 +33,13 @@ static const struct cli_cmd *find(const char *name)
 		if (strcmp(commands[i].name, name) == 0)
 			return &commands[i];
 	return NULL;
+}
+
+void cli_usage_of(const char *name)
+{
+	const struct cli_cmd *c = find(name);
+	if (c)
+		fprintf(stderr, "usage: cutover %s %s\n  %s\n", c->name, c->args, c->summary);
 }
 
 static void usage(FILE *out)
@@ -45,7 +60,8 @@ static void usage(FILE *out)
 		fprintf(out, "  %-40s %s\n", head, commands[i].summary);
 	}
 	fputs("\n"
-	      "exit status: 0 success, 1 failure or problems found, 2 usage error.\n"
+	      "exit status: 0 success, 1 failure or problems found, 2 usage error,\n"
+	      "             3 the audit file is in use by another console.\n"
 	      "environment: NO_COLOR disables colour in the console.\n"
 	      "more: man cutover (docs/cutover.1 in the source tree).\n",
 	      out);
@@ -68,6 +84,10 @@ static int cmd_help(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+	/* A command that exits while we still write its stdin must give us
+	 * EPIPE, not kill the run. */
+	signal(SIGPIPE, SIG_IGN);
+	curl_global_init(CURL_GLOBAL_DEFAULT); /* not thread-safe: once, before any probe thread */
 	if (argc < 2) {
 		usage(stderr);
 		return CLI_USAGE;

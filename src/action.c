@@ -275,8 +275,8 @@ static const struct action_ops actions[] = {
 	{"tasks.stop", TGT_TASK, NONE, NONE, false, "stop writer tasks", d_tasks_stop, NULL},
 	{"tasks.start", TGT_TASK, NONE, NONE, false, "start writer tasks", d_tasks_start, NULL},
 	{"tasks.wait", TGT_TASK, NONE, NONE, false, "check writer tasks run and write", d_tasks_wait, NULL},
-	{"shell", TGT_ZK | TGT_CK | TGT_LOCAL, P("command"), P("command"), false, "run a shell command", d_shell, NULL},
-	{"check", TGT_ZK | TGT_CK | TGT_LOCAL, P("command", "interval", "tries"), P("command"), false, "wait until a command succeeds", d_check, NULL},
+	{"shell", TGT_ZK | TGT_CK | TGT_TASK | TGT_LOCAL, P("command"), P("command"), false, "run a shell command", d_shell, NULL},
+	{"check", TGT_ZK | TGT_CK | TGT_TASK | TGT_LOCAL, P("command", "interval", "tries"), P("command"), false, "wait until a command succeeds", d_check, NULL},
 	{"manual", 0, P("instructions"), NONE, false, "a step done by hand, then confirmed", NULL, h_manual},
 };
 

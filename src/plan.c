@@ -155,27 +155,34 @@ void plan_print_text(const struct plan *p, FILE *out)
 	}
 	fputc('\n', out);
 	for (size_t i = 0; i < p->n; i++) {
-		const struct plan_step *ps = &p->steps[i];
-		const struct rb_step *s = ps->step;
-		char req[512], tg[512], to[32];
-		join(req, sizeof req, &s->requires, "nothing");
-		join(tg, sizeof tg, &s->targets, "none");
-		fmt_ms(to, sizeof to, s->timeout_ms);
+		const struct rb_step *s = p->steps[i].step;
 		if (rb->point_of_no_return && s->id && strcmp(s->id, rb->point_of_no_return) == 0)
 			fprintf(out, "\n---- point of no return: from here on a rollback must carry new writes back ----\n");
-		fprintf(out, "\n%2zu. %s  %s\n", i + 1, s->id ? s->id : "?", s->title ? s->title : "");
-		fprintf(out, "    action %s · targets %s · confirm %s%s · requires %s · timeout %s · on failure %s\n",
-			s->action ? s->action : "?", tg, s->confirm, s->simple ? " (yes)" : "", req, to,
-			s->on_failure ? s->on_failure : "stop");
-		for (size_t k = 0; k < ps->notes.n; k++)
-			fprintf(out, "    %s\n", ps->notes.v[k]);
-		for (size_t t = 0; t < ps->nt; t++) {
-			const struct plan_target *pt = &ps->t[t];
-			fprintf(out, "    - %s (%s)%s%s:\n", pt->name, pt->host ? pt->host : "?",
-				pt->role ? ", " : "", pt->role ? pt->role : "");
-			for (size_t k = 0; k < pt->lines.n; k++)
-				fprintf(out, "        %s\n", pt->lines.v[k]);
-		}
+		fputc('\n', out);
+		plan_print_step(p, i, out);
+	}
+}
+
+void plan_print_step(const struct plan *p, size_t i, FILE *out)
+{
+	const struct plan_step *ps = &p->steps[i];
+	const struct rb_step *s = ps->step;
+	char req[512], tg[512], to[32];
+	join(req, sizeof req, &s->requires, "nothing");
+	join(tg, sizeof tg, &s->targets, "none");
+	fmt_ms(to, sizeof to, s->timeout_ms);
+	fprintf(out, "%2zu. %s  %s\n", i + 1, s->id ? s->id : "?", s->title ? s->title : "");
+	fprintf(out, "    action %s · targets %s · confirm %s%s · requires %s · timeout %s · on failure %s\n",
+		s->action ? s->action : "?", tg, s->confirm, s->simple ? " (yes)" : "", req, to,
+		s->on_failure ? s->on_failure : "stop");
+	for (size_t k = 0; k < ps->notes.n; k++)
+		fprintf(out, "    %s\n", ps->notes.v[k]);
+	for (size_t t = 0; t < ps->nt; t++) {
+		const struct plan_target *pt = &ps->t[t];
+		fprintf(out, "    - %s (%s)%s%s:\n", pt->name, pt->host ? pt->host : "?",
+			pt->role ? ", " : "", pt->role ? pt->role : "");
+		for (size_t k = 0; k < pt->lines.n; k++)
+			fprintf(out, "        %s\n", pt->lines.v[k]);
 	}
 }
 

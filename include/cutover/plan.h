@@ -43,5 +43,7 @@ struct plan *plan_build(const struct runbook *rb, const struct inventory *inv);
 void plan_free(struct plan *p);
 void plan_print_text(const struct plan *p, FILE *out);
 int plan_print_json(const struct plan *p, FILE *out);
+/* One step as plan_print_text shows it: what the confirmation dialog shows and hashes. */
+void plan_print_step(const struct plan *p, size_t i, FILE *out);
 
 #endif

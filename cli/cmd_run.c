@@ -1,0 +1,121 @@
+/*
+ * run, resume, notes, audit: the commands around the engine. `run` and
+ * `resume` open the console -- until it lands, plain mode -- and `--plain`
+ * asks for line mode outright.
+ */
+#include "cli.h"
+
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cutover/engine.h"
+
+#define MAX_OPS 8
+
+struct run_args {
+	const char *runbook, *inventory, *audit;
+	const char *ops[MAX_OPS];
+	size_t nops;
+	bool plain, take_over, allow_changed;
+};
+
+static int parse(int argc, char **argv, struct run_args *a, bool want_runbook)
+{
+	static const struct option opts[] = {
+		{"inventory", required_argument, NULL, 'i'}, {"audit", required_argument, NULL, 'a'},
+		{"operator", required_argument, NULL, 'o'}, {"plain", no_argument, NULL, 'p'},
+		{"take-over", no_argument, NULL, 'T'}, {"allow-changed", no_argument, NULL, 'C'},
+		{"help", no_argument, NULL, 'h'}, {0, 0, 0, 0},
+	};
+	memset(a, 0, sizeof *a);
+	optind = 1;
+	int c;
+	while ((c = getopt_long(argc, argv, "i:a:o:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'i': a->inventory = optarg; break;
+		case 'a': a->audit = optarg; break;
+		case 'o':
+			if (a->nops == MAX_OPS)
+				return fprintf(stderr, "cutover: at most %d operators\n", MAX_OPS), CLI_USAGE;
+			a->ops[a->nops++] = optarg;
+			break;
+		case 'p': a->plain = true; break;
+		case 'T': a->take_over = true; break;
+		case 'C': a->allow_changed = true; break;
+		case 'h': return -1;
+		default: return CLI_USAGE;
+		}
+	}
+	if (want_runbook && optind < argc)
+		a->runbook = argv[optind++];
+	if (optind < argc)
+		return fprintf(stderr, "cutover: unexpected argument '%s'\n", argv[optind]), CLI_USAGE;
+	if (want_runbook && (a->runbook == NULL || a->inventory == NULL))
+		return fprintf(stderr, "cutover: give the runbook and its inventory: cutover run RUNBOOK -i INVENTORY --audit FILE\n"), CLI_USAGE;
+	if (a->audit == NULL)
+		return fprintf(stderr, "cutover: name the audit file with --audit FILE (every step is recorded there)\n"), CLI_USAGE;
+	if (a->nops == 0 && getenv("CUTOVER_OPERATOR"))
+		a->ops[a->nops++] = getenv("CUTOVER_OPERATOR");
+	if (a->nops == 0)
+		return fprintf(stderr, "cutover: say who is at the keyboard with --operator NAME (or CUTOVER_OPERATOR)\n"), CLI_USAGE;
+	return CLI_OK;
+}
+
+/* Open (start or resume) under the lock; a stale lock is taken over only on a yes. */
+static int open_engine(struct run_args *a, bool resume, struct engine **e)
+{
+	struct engine_opts o = {.runbook = a->runbook, .inventory = a->inventory, .audit = a->audit,
+				.operators = a->ops, .noperators = a->nops, .take_over = a->take_over,
+				.allow_changed = a->allow_changed, .on_event = plain_on_event};
+	for (int tries = 0; tries < 2; tries++) {
+		struct audit_lock_holder holder = {0};
+		struct cut_err err = {0};
+		int rc = resume ? engine_resume(&o, e, &holder, &err) : engine_start(&o, e, &holder, &err);
+		if (rc == CUT_OK)
+			return CLI_OK;
+		fprintf(stderr, "cutover: %s\n", err.msg);
+		bool stale = rc == CUT_EREFUSED && holder.pid != 0 && !o.take_over;
+		if (!(stale && isatty(STDIN_FILENO)))
+			return rc == CUT_EUSAGE ? CLI_USAGE : rc == CUT_EBUSY || stale ? CLI_BUSY : CLI_FAIL;
+		fputs("take over the stale lock [yes/no]: ", stdout);
+		fflush(stdout);
+		char line[32] = "";
+		if (fgets(line, sizeof line, stdin) == NULL || strcmp(line, "yes\n") != 0)
+			return CLI_BUSY;
+		o.take_over = true;
+	}
+	return CLI_FAIL;
+}
+
+static int drive(struct run_args *a, bool resume)
+{
+	struct engine *e;
+	int rc = open_engine(a, resume, &e);
+	if (rc != CLI_OK)
+		return rc;
+	if (!a->plain)
+		fprintf(stderr, "cutover: the full-screen console is not built yet; running in plain mode\n");
+	rc = plain_drive(e, a->ops[0], a->audit);
+	engine_free(e);
+	return rc;
+}
+
+int cli_run(int argc, char **argv)
+{
+	struct run_args a;
+	int rc = parse(argc, argv, &a, true);
+	if (rc == -1)
+		return cli_usage_of("run"), CLI_OK;
+	return rc != CLI_OK ? rc : drive(&a, false);
+}
+
+int cli_resume(int argc, char **argv)
+{
+	struct run_args a;
+	int rc = parse(argc, argv, &a, false);
+	if (rc == -1)
+		return cli_usage_of("resume"), CLI_OK;
+	return rc != CLI_OK ? rc : drive(&a, true);
+}

@@ -1,0 +1,241 @@
+/*
+ * plain: the line-mode frontend. Same engine, same audit as the console; its
+ * prompts are a stable interface for scripts and tests: each is one line
+ * without a newline, ending in ": ", and says what it wants. When stdin is a
+ * terminal, anything typed before a prompt appeared is thrown away, so a stray
+ * Enter can never confirm the next step.
+ */
+#include "cli.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "cutover/engine.h"
+
+/* The one piece of global state: what SIGINT cancels. A handler can reach
+ * nothing else, and atomic_store on a lock-free int is async-signal-safe. */
+static struct engine *volatile sigint_engine;
+
+static void on_sigint(int sig)
+{
+	(void)sig;
+	if (sigint_engine)
+		engine_cancel(sigint_engine);
+}
+
+/* One plain session: the engine, who is at the keyboard, the input line. */
+struct plain {
+	struct engine *e;
+	const char *me;
+	char *line;
+	size_t cap;
+};
+
+static char *ask(struct plain *pl, const char *prompt)
+{
+	if (isatty(STDIN_FILENO))
+		tcflush(STDIN_FILENO, TCIFLUSH);
+	fputs(prompt, stdout);
+	fflush(stdout);
+	ssize_t n = getline(&pl->line, &pl->cap, stdin);
+	char *line = pl->line;
+	if (n < 0) {
+		fputc('\n', stdout);
+		return NULL;
+	}
+	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r' || line[n - 1] == ' '))
+		line[--n] = '\0';
+	char *s = line;
+	while (*s == ' ')
+		s++;
+	return s;
+}
+
+static const char *jstr(json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+	return s ? s : "";
+}
+
+static void print_lines(const char *target, const char *mark, const char *text)
+{
+	for (const char *p = text; *p;) {
+		const char *nl = strchr(p, '\n');
+		int n = nl ? (int)(nl - p) : (int)strlen(p);
+		printf("  %s %s %.*s\n", target, mark, n, p);
+		p += n + (nl ? 1 : 0);
+	}
+}
+
+void plain_on_event(void *ud, const struct audit_event *ev)
+{
+	(void)ud;
+	json_t *p = ev->payload ? json_loads(ev->payload, 0, NULL) : NULL;
+	const char *t = ev->target ? ev->target : "";
+	if (strcmp(ev->kind, "output") == 0) {
+		const char *stream = json_string_value(json_object_get(p, "stream"));
+		const char *mark = stream && strcmp(stream, "stderr") == 0 ? "!" : stream && strcmp(stream, "stdout") == 0 ? "|" : ":";
+		print_lines(t, mark, jstr(p, "text"));
+	} else if (strcmp(ev->kind, "intent") == 0) {
+		printf("  %s > %s\n", t, jstr(p, "op"));
+	} else if (strcmp(ev->kind, "target_end") == 0) {
+		const char *e = json_string_value(json_object_get(p, "error"));
+		printf("  %s < %s%s\n", t, e ? "FAILED: " : "ok", e ? e : "");
+	} else if (strcmp(ev->kind, "interrupted") == 0) {
+		printf("step %s was running when cutover stopped: it is interrupted\n", ev->step);
+	}
+	fflush(stdout);
+	json_decref(p);
+}
+
+static bool is(const char *a, const char *b)
+{
+	return a && strcmp(a, b) == 0;
+}
+
+/* Show the step and its gates; ask; confirm; run. 1: stop here (resumable). */
+static int confirm_and_run(struct plain *pl, size_t i)
+{
+	struct engine *e = pl->e;
+	const char *me = pl->me;
+	const struct rb_step *s = &engine_runbook(e)->steps[i];
+	const struct gate_result *g;
+	size_t ng;
+	struct cut_err err = {0};
+	printf("\n== step %zu of %zu: %s\n", i + 1, engine_runbook(e)->nsteps, s->id);
+	if (s->description)
+		print_lines("", "", s->description);
+	plan_print_step(engine_plan(e), i, stdout);
+	if (engine_prepare(e, i, &g, &ng, &err) != CUT_OK) {
+		fprintf(stderr, "cutover: probing the site failed: %s\n", err.msg);
+		return 1;
+	}
+	bool failing = false;
+	for (size_t k = 0; k < ng; k++) {
+		printf("  gate %s: %s (%s)\n", g[k].gate, g[k].ok ? "ok" : "FAILS", g[k].why);
+		failing |= !g[k].ok;
+	}
+	if (failing)
+		printf("  a gate fails: confirming overrides it, which needs a second operator and a reason\n");
+	char prompt[256];
+	snprintf(prompt, sizeof prompt, "confirm %s [yes/no]: ", s->id);
+	char *a;
+	while ((a = ask(pl, prompt)) != NULL && !is(a, "yes") && !is(a, s->id) && !is(a, "no"))
+		printf("type yes or %s to run it, no to stop here\n", s->id);
+	if (a == NULL || is(a, "no"))
+		return 1;
+	char *op2 = NULL, *reason = NULL;
+	if (engine_needs_two(e, i) || failing) {
+		if ((a = ask(pl, "second operator: ")) == NULL)
+			return 1;
+		op2 = strdup(a);
+	}
+	if (failing) {
+		if ((a = ask(pl, "reason: ")) == NULL) {
+			free(op2);
+			return 1;
+		}
+		reason = strdup(a);
+	}
+	int rc = engine_confirm(e, i, me, op2, reason, &err);
+	free(op2);
+	free(reason);
+	if (rc != CUT_OK) {
+		printf("not confirmed: %s\n", err.msg);
+		return 0; /* asked again, with a fresh probe */
+	}
+	sigint_engine = e;
+	rc = engine_run(e, i, &err);
+	sigint_engine = NULL;
+	if (rc == CUT_OK && engine_fold(e)->steps[i].st == FS_SUCCEEDED)
+		printf("step %s succeeded\n", s->id);
+	else if (rc != CUT_OK)
+		printf("step %s FAILED: %s\n", s->id, err.msg);
+	return 0;
+}
+
+static int decide(struct plain *pl, size_t i, bool interrupted)
+{
+	struct engine *e = pl->e;
+	const char *me = pl->me;
+	const struct rb_step *s = &engine_runbook(e)->steps[i];
+	const struct fold_step *fs = &engine_fold(e)->steps[i];
+	const char *prompt = interrupted ? "choice [rerun/done/rollback]: " : "choice [retry/skip/rollback/abort]: ";
+	if (!interrupted)
+		printf("\nstep %s failed%s%s; the runbook says on failure: %s\n", s->id, fs->error ? ": " : "",
+		       fs->error ? fs->error : "", s->on_failure ? s->on_failure : "stop");
+	else
+		printf("\nstep %s was interrupted: it may have run in part; check before you choose\n", s->id);
+	char *a = ask(pl, prompt);
+	if (a == NULL)
+		return 1;
+	char *choice = strdup(a), *reason = NULL;
+	if (is(choice, "skip") || is(choice, "done")) {
+		if ((a = ask(pl, "reason: ")) == NULL) {
+			free(choice);
+			return 1;
+		}
+		reason = strdup(a);
+	}
+	struct cut_err err = {0};
+	if (engine_decide(e, i, choice, me, reason, &err) != CUT_OK)
+		printf("not done: %s\n", err.msg);
+	else if (is(choice, "rollback"))
+		printf("\n== rollback: %s\n", engine_runbook(e)->name ? engine_runbook(e)->name : "");
+	free(choice);
+	free(reason);
+	return 0;
+}
+
+static int manual(struct plain *pl, size_t i)
+{
+	struct engine *e = pl->e;
+	const char *me = pl->me;
+	const struct rb_step *s = &engine_runbook(e)->steps[i];
+	const struct rb_param *p = rb_param(s, "instructions");
+	printf("  do this by hand: %s\n", p && p->value ? p->value : s->description ? s->description : s->title);
+	char prompt[256];
+	snprintf(prompt, sizeof prompt, "done %s [yes/no]: ", s->id);
+	char *a;
+	while ((a = ask(pl, prompt)) != NULL && !is(a, "yes") && !is(a, "no"))
+		printf("type yes when it is done, no if it could not be done\n");
+	if (a == NULL)
+		return 1;
+	bool done = is(a, "yes");
+	char *note = ask(pl, "note (Enter for none): ");
+	struct cut_err err = {0};
+	if (engine_manual_done(e, i, me, done, note, &err) != CUT_OK)
+		printf("not recorded: %s\n", err.msg);
+	return 0;
+}
+
+int plain_drive(struct engine *e, const char *me, const char *audit)
+{
+	struct sigaction sa = {.sa_handler = on_sigint}; /* no SA_RESTART: a prompt returns */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	struct plain pl = {.e = e, .me = me};
+	int stop = 0;
+	for (;;) {
+		size_t i;
+		enum engine_need need = engine_next(e, &i);
+		if (need == ENG_END || stop)
+			break;
+		stop = need == ENG_CONFIRM ? confirm_and_run(&pl, i)
+		     : need == ENG_MANUAL ? manual(&pl, i)
+		     : decide(&pl, i, need == ENG_INTERRUPTED);
+	}
+	free(pl.line);
+	const char *outcome = engine_fold(e)->outcome;
+	if (outcome) {
+		printf("\nrun %lld: %s\n", (long long)engine_run_id(e), outcome);
+		return is(outcome, "succeeded") ? CLI_OK : CLI_FAIL;
+	}
+	printf("\nstopped; the run stays open: cutover resume --audit %s\n", audit);
+	return CLI_FAIL;
+}

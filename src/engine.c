@@ -1,0 +1,252 @@
+/*
+ * engine: the run's state machine -- what comes next, confirmations with
+ * their decision snapshot, decisions after failures, notes -- and the one
+ * place events are appended (see include/cutover/engine.h). Running a step
+ * is in engine_run.c; opening and resuming in engine_open.c.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "engine_int.h"
+
+int eng_emit(struct engine *e, const char *step, const char *target, const char *op, const char *kind,
+	     json_t *payload, struct cut_err *err)
+{
+	char *text = payload ? json_dumps(payload, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+	json_decref(payload);
+	struct audit_event ev = {.run = e->run, .operator = op, .step = step, .target = target, .kind = kind,
+				 .payload = text};
+	pthread_mutex_lock(&e->m);
+	int rc = audit_append(e->audit, &ev, 1, err);
+	if (rc == CUT_OK) {
+		char wall[32];
+		audit_wall_now(wall);
+		ev.wall = wall; /* close to the stored one; the fold keeps it for display */
+		fold_apply(&e->fold, &ev);
+		if (e->o.on_event)
+			e->o.on_event(e->o.ud, &ev);
+	}
+	pthread_mutex_unlock(&e->m);
+	free(text);
+	return rc;
+}
+
+void eng_crash_point(struct engine *e, const char *point, const char *step)
+{
+	size_t n = strlen(point);
+	/* A test seam: the process dies here exactly as under kill -9. */
+	if (e->crash[0] && strncmp(e->crash, point, n) == 0 && e->crash[n] == ':' && strcmp(e->crash + n + 1, step) == 0)
+		raise(SIGKILL);
+}
+
+void eng_redact(const struct engine *e, char *line)
+{
+	for (size_t i = 0; i < e->nsecrets; i++) {
+		size_t n = strlen(e->secrets[i]);
+		char *p;
+		while ((p = strstr(line, e->secrets[i])) != NULL) {
+			memcpy(p, "***", 3);
+			memmove(p + 3, p + n, strlen(p + n) + 1);
+		}
+	}
+}
+
+const struct fold *engine_fold(const struct engine *e) { return &e->fold; }
+const struct runbook *engine_runbook(const struct engine *e) { return e->rb; }
+const struct inventory *engine_inventory(const struct engine *e) { return e->inv; }
+const struct plan *engine_plan(const struct engine *e) { return e->plan; }
+int64_t engine_run_id(const struct engine *e) { return e->run; }
+
+bool engine_on_duty(const struct engine *e, const char *name)
+{
+	for (size_t i = 0; name && i < e->inv->operators.n; i++)
+		if (strcmp(e->inv->operators.v[i], name) == 0)
+			return true;
+	return false;
+}
+
+enum engine_need engine_next(struct engine *e, size_t *step)
+{
+	*step = fold_current(&e->fold);
+	if (e->fold.outcome)
+		return ENG_END;
+	if (*step == e->fold.n) {
+		eng_emit(e, NULL, NULL, e->o.operators[0], "run_end", json_pack("{s:s}", "outcome", "succeeded"), NULL);
+		audit_run_end(e->audit, e->run, "succeeded", NULL);
+		return ENG_END;
+	}
+	switch (e->fold.steps[*step].st) {
+	case FS_FAILED: return ENG_FAILED;
+	case FS_INTERRUPTED: return ENG_INTERRUPTED;
+	case FS_RUNNING: return ENG_MANUAL;
+	default: return ENG_CONFIRM;
+	}
+}
+
+bool engine_needs_two(const struct engine *e, size_t step)
+{
+	const char *c = e->rb->steps[step].confirm;
+	return c && strcmp(c, "two") == 0;
+}
+
+static bool wants_flat(const struct rb_step *s)
+{
+	for (size_t i = 0; i < s->requires.n; i++)
+		if (strstr(s->requires.v[i], ".zxid_flat"))
+			return true;
+	return false;
+}
+
+int engine_prepare(struct engine *e, size_t step, const struct gate_result **gates, size_t *ngates,
+		   struct cut_err *err)
+{
+	const struct rb_step *s = &e->rb->steps[step];
+	int tmo = e->o.probe_timeout_ms ? e->o.probe_timeout_ms : 3000;
+	struct live now, then;
+	bool have_then = false;
+	int rc;
+	if (wants_flat(s)) {
+		if ((rc = live_probe(e->inv, e->pool, tmo, &then, err)) != CUT_OK)
+			return rc;
+		have_then = true;
+		sleep(2); /* ZooKeeper's own pings do not move the zxid; any write does */
+	}
+	if ((rc = live_probe(e->inv, e->pool, tmo, &now, err)) != CUT_OK) {
+		if (have_then)
+			live_free(&then);
+		return rc;
+	}
+	free(e->gates);
+	e->gates = calloc(s->requires.n + 1, sizeof *e->gates);
+	e->ngates = s->requires.n;
+	for (size_t i = 0; e->gates && i < s->requires.n; i++)
+		gate_eval(s->requires.v[i], e->inv, &now, have_then ? &then : NULL, &e->fold, &e->gates[i]);
+	free(e->live_json);
+	e->live_json = live_json(&now);
+	live_free(&now);
+	if (have_then)
+		live_free(&then);
+	if (e->gates == NULL)
+		return cut_fail(err, CUT_ENOMEM, "out of memory");
+	e->prepared = step;
+	*gates = e->gates;
+	*ngates = e->ngates;
+	json_t *status = e->live_json ? json_loads(e->live_json, 0, NULL) : NULL;
+	return eng_emit(e, NULL, NULL, NULL, "status", status, err);
+}
+
+static char *step_plan_text(const struct engine *e, size_t step, size_t *len)
+{
+	char *buf = NULL;
+	FILE *f = open_memstream(&buf, len);
+	if (f == NULL)
+		return NULL;
+	plan_print_step(e->plan, step, f);
+	fclose(f);
+	return buf;
+}
+
+static int check_operators(struct engine *e, const char *op1, const char *op2, bool two, const char *why,
+			   struct cut_err *err)
+{
+	if (!engine_on_duty(e, op1))
+		return cut_fail(err, CUT_EINVAL, "'%s' is not an operator on duty", op1 ? op1 : "");
+	if (!two)
+		return CUT_OK;
+	if (op2 == NULL || *op2 == '\0')
+		return cut_fail(err, CUT_EREFUSED, "%s needs a second operator", why);
+	if (!engine_on_duty(e, op2))
+		return cut_fail(err, CUT_EINVAL, "'%s' is not an operator on duty", op2);
+	if (strcmp(op1, op2) == 0)
+		return cut_fail(err, CUT_EREFUSED, "%s needs two different operators; %s confirmed already", why, op1);
+	return CUT_OK;
+}
+
+int engine_confirm(struct engine *e, size_t step, const char *op1, const char *op2, const char *reason,
+		   struct cut_err *err)
+{
+	size_t cur = fold_current(&e->fold);
+	if (step != cur || e->fold.steps[step].st != FS_PENDING || e->fold.outcome)
+		return cut_fail(err, CUT_EREFUSED, "step %s is not the one awaiting confirmation", e->rb->steps[step].id);
+	if (e->prepared != step)
+		return cut_fail(err, CUT_EREFUSED, "probe the site for step %s before confirming it", e->rb->steps[step].id);
+	e->prepared = (size_t)-1; /* one probe, one confirmation */
+	const struct gate_result *bad = NULL;
+	for (size_t i = 0; i < e->ngates && bad == NULL; i++)
+		if (!e->gates[i].ok)
+			bad = &e->gates[i];
+	bool override = bad != NULL;
+	if (override && (reason == NULL || *reason == '\0'))
+		return cut_fail(err, CUT_EREFUSED, "gate %s does not hold (%s); overriding needs two operators and a typed reason",
+				bad->gate, bad->why);
+	int rc = check_operators(e, op1, op2, override || engine_needs_two(e, step),
+				 override ? "overriding a gate" : "this step (confirm: two)", err);
+	if (rc != CUT_OK)
+		return rc;
+	size_t len = 0;
+	char *plan = step_plan_text(e, step, &len);
+	char sha[HASH_HEX_LEN + 1];
+	hash_buf(plan ? plan : "", plan ? len : 0, sha);
+	json_t *gates = json_array();
+	for (size_t i = 0; i < e->ngates; i++)
+		json_array_append_new(gates, json_pack("{s:s, s:b, s:s}", "gate", e->gates[i].gate, "ok", e->gates[i].ok,
+						       "why", e->gates[i].why));
+	json_t *ops = json_array();
+	json_array_append_new(ops, json_string(op1));
+	if (op2 && *op2)
+		json_array_append_new(ops, json_string(op2));
+	json_t *live = e->live_json ? json_loads(e->live_json, 0, NULL) : json_null();
+	json_t *p = json_pack("{s:o, s:s, s:s, s:o, s:o, s:o}", "operators", ops, "plan", plan ? plan : "",
+			      "plan_sha256", sha, "live", live ? live : json_null(), "gates", gates, "override",
+			      override ? json_string(reason) : json_null());
+	free(plan);
+	return eng_emit(e, e->rb->steps[step].id, NULL, op1, "confirm", p, err);
+}
+
+int engine_decide(struct engine *e, size_t step, const char *choice, const char *op, const char *reason,
+		  struct cut_err *err)
+{
+	static const char *const after_fail[] = {"retry", "skip", "rollback", "abort", NULL};
+	static const char *const after_intr[] = {"rerun", "done", "rollback", "abort", NULL};
+	enum fold_step_state st = e->fold.steps[step].st;
+	const char *const *ok = st == FS_FAILED ? after_fail : st == FS_INTERRUPTED ? after_intr : NULL;
+	bool known = false;
+	for (size_t i = 0; ok && ok[i]; i++)
+		known |= strcmp(ok[i], choice) == 0;
+	if (!known)
+		return cut_fail(err, CUT_EINVAL, "'%s' is not a choice for step %s (%s)", choice, e->rb->steps[step].id,
+				fold_state_name(st));
+	if (!engine_on_duty(e, op))
+		return cut_fail(err, CUT_EINVAL, "'%s' is not an operator on duty", op ? op : "");
+	bool needs_reason = strcmp(choice, "skip") == 0 || strcmp(choice, "done") == 0;
+	if (needs_reason && (reason == NULL || *reason == '\0'))
+		return cut_fail(err, CUT_EREFUSED, "'%s' needs a typed reason", choice);
+	const char *id = e->rb->steps[step].id;
+	int rc = eng_emit(e, id, NULL, op, "decision",
+			  json_pack("{s:s, s:s?}", "choice", choice, "reason", reason && *reason ? reason : NULL), err);
+	if (rc != CUT_OK)
+		return rc;
+	if (strcmp(choice, "abort") == 0) {
+		rc = eng_emit(e, NULL, NULL, op, "run_end", json_pack("{s:s}", "outcome", "aborted"), err);
+		if (rc == CUT_OK)
+			rc = audit_run_end(e->audit, e->run, "aborted", err);
+	} else if (strcmp(choice, "rollback") == 0) {
+		rc = eng_start_rollback(e, op, err);
+	}
+	return rc;
+}
+
+int engine_note(struct engine *e, const char *op, const char *text, struct cut_err *err)
+{
+	if (text == NULL || *text == '\0')
+		return cut_fail(err, CUT_EINVAL, "an empty note says nothing");
+	return eng_emit(e, NULL, NULL, op, "note", json_pack("{s:s}", "text", text), err);
+}
+
+void engine_cancel(struct engine *e)
+{
+	atomic_store(&e->cancel, 1);
+}

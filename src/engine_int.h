@@ -1,0 +1,55 @@
+/* engine's private parts, shared by engine.c, engine_open.c and engine_run.c only. */
+#ifndef CUTOVER_ENGINE_INT_H
+#define CUTOVER_ENGINE_INT_H
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "cutover/engine.h"
+#include "cutover/xport.h"
+
+struct engine {
+	struct engine_opts o;
+	char *rb_path, *inv_path, *audit_path;
+	char operators[512]; /* "alice,bob": who started or resumed this console */
+	struct runbook *rb;
+	struct inventory *inv;
+	struct plan *plan;
+	struct audit *audit;
+	struct audit_lock *lock;
+	struct ssh_pool *pool;
+	struct fold fold;
+	int64_t run;
+	pthread_mutex_t m; /* one append-and-fold at a time */
+	atomic_int cancel;
+	char **secrets; /* secret values, redacted from output */
+	size_t nsecrets;
+	char start_plan_sha[HASH_HEX_LEN + 1]; /* the resolved plan when the run started */
+	char crash[128]; /* CUTOVER_TEST_CRASH: "<point>:<step id>" kills us there */
+	/* the last engine_prepare */
+	size_t prepared;
+	struct gate_result *gates;
+	size_t ngates;
+	char *live_json;
+};
+
+/* Append one event (payload stolen, may be NULL), fold it, tell the frontend. */
+int eng_emit(struct engine *e, const char *step, const char *target, const char *op, const char *kind,
+	     json_t *payload, struct cut_err *err);
+/* Load runbook and inventory, open the audit under its lock, start the pool. */
+int eng_open(struct engine *e, const struct engine_opts *o, const char *rb_path, const char *inv_path,
+	     struct audit_lock_holder *holder, struct cut_err *err);
+int eng_load_runbook(struct engine *e, const char *rb_path, struct cut_err *err);
+/* A new run row and its run_start event (parent: the run a rollback leaves). */
+int eng_begin_run(struct engine *e, int64_t parent, struct cut_err *err);
+/* End this run as "rolled back" and begin the rollback runbook's run. */
+int eng_start_rollback(struct engine *e, const char *op, struct cut_err *err);
+void eng_crash_point(struct engine *e, const char *point, const char *step);
+void eng_redact(const struct engine *e, char *line);
+/* SHA-256 of the whole resolved plan: changes when the runbook, the inventory
+ * or an ${env.X} it reads resolve differently. */
+void eng_plan_sha(const struct engine *e, char hex[HASH_HEX_LEN + 1]);
+int eng_file_sha(const char *path, char hex[HASH_HEX_LEN + 1], struct cut_err *err);
+
+#endif

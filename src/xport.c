@@ -1,0 +1,194 @@
+/*
+ * xport: the parts both transports share -- line splitting, the file streams
+ * built on exec, the clock (see include/cutover/xport.h).
+ */
+#include "cutover/xport.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cutover/arena.h"
+#include "cutover/subst.h"
+
+#define XP_MAX_LINE (64 * 1024)
+
+int64_t xp_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int xp_exec(struct xport *x, struct xp_exec *req, struct cut_err *err)
+{
+	req->exit_status = -1;
+	req->out_bytes = req->err_bytes = req->in_bytes = 0;
+	return x->ops->exec(x, req, err);
+}
+
+static void emit(struct xp_exec *req, enum xp_stream s, const char *p, size_t n)
+{
+	if (req->on_line)
+		req->on_line(req->ud, s, p, n);
+}
+
+void xp_lines_feed(struct xp_lines *l, struct xp_exec *req, enum xp_stream s, const char *data, size_t n)
+{
+	while (n > 0) {
+		const char *nl = memchr(data, '\n', n);
+		size_t take = nl ? (size_t)(nl - data) : n;
+		if (l->len == 0 && nl && take <= XP_MAX_LINE) { /* the common case: no copy */
+			emit(req, s, data, take);
+		} else {
+			if (l->len + take > l->cap) {
+				size_t cap = l->cap ? l->cap : 256;
+				while (cap < l->len + take)
+					cap *= 2;
+				char *b = realloc(l->buf, cap);
+				if (b == NULL)
+					return;
+				l->buf = b;
+				l->cap = cap;
+			}
+			memcpy(l->buf + l->len, data, take);
+			l->len += take;
+			if (nl || l->len >= XP_MAX_LINE) {
+				emit(req, s, l->buf, l->len);
+				l->len = 0;
+			}
+		}
+		data += take + (nl ? 1 : 0);
+		n -= take + (nl ? 1 : 0);
+	}
+}
+
+void xp_lines_flush(struct xp_lines *l, struct xp_exec *req, enum xp_stream s)
+{
+	if (l->len > 0)
+		emit(req, s, l->buf, l->len);
+	l->len = 0;
+}
+
+void xp_lines_free(struct xp_lines *l)
+{
+	free(l->buf);
+	memset(l, 0, sizeof *l);
+}
+
+struct file_io {
+	struct cut_err *err;
+	struct xp_lines errs;
+	char first_err[512];
+};
+
+static void keep_stderr(void *ud, enum xp_stream s, const char *line, size_t len)
+{
+	struct file_io *f = ud;
+	if (s == XP_STDERR && f->first_err[0] == '\0')
+		snprintf(f->first_err, sizeof f->first_err, "%.*s", (int)len, line);
+}
+
+static int file_cmd(struct xport *x, struct xp_exec *req, const char *verb, const char *path, struct cut_err *err)
+{
+	int rc = xp_exec(x, req, err);
+	if (rc == CUT_OK && req->exit_status != 0) {
+		struct file_io *f = req->ud;
+		rc = cut_fail(err, CUT_EREMOTE, "%s %s on %s: %s", verb, path, x->name,
+			      f->first_err[0] ? f->first_err : "the command failed");
+	}
+	return rc;
+}
+
+struct read_ctx {
+	struct file_io io;
+	void (*sink)(void *ud, const char *buf, size_t len);
+	void *ud;
+};
+
+static void read_sink(void *ud, const char *buf, size_t len)
+{
+	struct read_ctx *r = ud;
+	r->sink(r->ud, buf, len);
+}
+
+int xp_read_file(struct xport *x, const char *path, void (*sink)(void *ud, const char *buf, size_t len),
+		 void *ud, int timeout_ms, const atomic_int *cancel, struct cut_err *err)
+{
+	struct arena *a = arena_new();
+	if (a == NULL)
+		return cut_fail(err, CUT_ENOMEM, "out of memory");
+	struct read_ctx r = {.sink = sink, .ud = ud};
+	struct xp_exec req = {
+		.cmd = arena_printf(a, "cat -- %s", subst_shell_quote(a, path)),
+		.timeout_ms = timeout_ms, .on_line = keep_stderr, .on_data = read_sink,
+		.ud = &r, .cancel = cancel,
+	};
+	/* on_line sees struct file_io first: read_ctx begins with it. */
+	int rc = file_cmd(x, &req, "reading", path, err);
+	arena_free(a);
+	return rc;
+}
+
+struct write_ctx {
+	struct file_io io;
+	ssize_t (*src)(void *ud, char *buf, size_t cap);
+	void *ud;
+};
+
+static ssize_t write_src(void *ud, char *buf, size_t cap)
+{
+	struct write_ctx *w = ud;
+	return w->src(w->ud, buf, cap);
+}
+
+int xp_write_file(struct xport *x, const char *path, ssize_t (*src)(void *ud, char *buf, size_t cap),
+		  void *ud, int timeout_ms, const atomic_int *cancel, struct cut_err *err)
+{
+	struct arena *a = arena_new();
+	if (a == NULL)
+		return cut_fail(err, CUT_ENOMEM, "out of memory");
+	struct write_ctx w = {.src = src, .ud = ud};
+	const char *q = subst_shell_quote(a, path);
+	/* Written beside the target and renamed, so a cut stream never leaves a
+	 * half file under the real name. */
+	struct xp_exec req = {
+		.cmd = arena_printf(a, "cat > %s.part && sync %s.part && mv -f -- %s.part %s", q, q, q, q),
+		.timeout_ms = timeout_ms, .on_line = keep_stderr, .in = write_src, .ud = &w, .cancel = cancel,
+	};
+	int rc = file_cmd(x, &req, "writing", path, err);
+	arena_free(a);
+	return rc;
+}
+
+int xp_get(struct ssh_pool *pool, const char *host, const struct inv_ssh *ssh, const struct subst_scope *sc,
+	   struct xport **out, struct cut_err *err)
+{
+	if (host == NULL || strcmp(host, "local") == 0) {
+		*out = xp_local();
+		return CUT_OK;
+	}
+	struct arena *a = arena_new();
+	if (a == NULL)
+		return cut_fail(err, CUT_ENOMEM, "out of memory");
+	struct ssh_target t = {.host = host, .user = ssh->user, .port = ssh->port ? ssh->port : 22,
+			       .agent = ssh->agent, .connect_timeout_ms = ssh->connect_timeout_ms};
+	int rc = CUT_OK;
+	if (ssh->identity && (t.identity = subst(a, ssh->identity, sc, SUBST_PATH, err)) == NULL)
+		rc = err ? err->code : CUT_EINVAL;
+	if (rc == CUT_OK && ssh->known_hosts && (t.known_hosts = subst(a, ssh->known_hosts, sc, SUBST_PATH, err)) == NULL)
+		rc = err ? err->code : CUT_EINVAL;
+	if (rc == CUT_OK)
+		rc = ssh_pool_get(pool, &t, out, err);
+	arena_free(a);
+	return rc;
+}
+
+void xp_put(struct ssh_pool *pool, struct xport *x, int rc)
+{
+	if (x == NULL || x == xp_local())
+		return;
+	/* After a timeout or a lost connection the session's state is unknown:
+	 * the next user gets a fresh one. */
+	ssh_pool_put(pool, x, rc == CUT_ETIMEOUT || rc == CUT_ENET || rc == CUT_ECANCELED);
+}

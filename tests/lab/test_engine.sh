@@ -1,0 +1,155 @@
+#!/usr/bin/env bash
+# The execution core in plain mode against the lab (tests/lab/core.yaml):
+# confirmations by two different operators on duty, a gate override with a
+# reason, a step timeout that kills, decisions after failure, kill -9 at four
+# points of a step followed by resume, one console per audit, stale locks,
+# notes from outside, and audit verify catching edited and deleted events.
+set -u
+. "$(dirname "$0")/testlib.sh"
+"$LAB" up >/dev/null || { not_ok "lab up"; finish; exit 1; }
+
+W=$(mktemp -d /tmp/cutover-engine-XXXXXX)
+export CORE_DIR=$W
+CUT="$root/cutover"; INV="$here/inventory.yaml"
+cp "$here/core.yaml" "$W/core.yaml"; RB="$W/core.yaml"
+trap 'rm -rf "$W"' EXIT
+
+run() { # audit answers...: a new run in plain mode as alice, answers on stdin
+  local audit=$1; shift
+  printf '%s\n' "$@" | "$CUT" run "$RB" -i "$INV" --audit "$audit" --plain --operator alice >"$W/out" 2>&1
+}
+resume() { # audit answers...: resume as bob; a crashed console's lock is taken over
+  local audit=$1; shift
+  printf '%s\n' "$@" | "$CUT" resume --audit "$audit" --plain --operator bob --take-over >"$W/out" 2>&1
+}
+count() { grep -cx "$1" "$W/ran" 2>/dev/null || true; }
+q() { sqlite3 "$1" "$2"; }
+
+# ---- A: a whole run with every kind of answer --------------------------------------
+A=$W/a.db
+run "$A" yes yes \
+  yes alice  yes mallory  yes bob \
+  yes bob ""  yes bob "the new ensemble is a test fixture" \
+  yes skip "sleeps forever by design" \
+  yes
+rc=$?
+check_eq "the run ends succeeded (exit 0)" 0 "$rc"
+check_eq "step one ran once" 1 "$(count one)"
+check_eq "step three ran on ck1 over ssh, once" 1 "$(count three-ck1)"
+check_eq "step three ran on ck2 over ssh, once" 1 "$(count three-ck2)"
+check "the same operator twice is refused" grep -q "needs two different operators" "$W/out"
+check "an operator not on duty is refused" grep -q "'mallory' is not an operator on duty" "$W/out"
+check_eq "step three's confirmation names alice and bob" '["alice","bob"]' \
+  "$(q "$A" "select json_extract(payload,'\$.operators') from events where kind='confirm' and step='three'")"
+check "a failing gate is shown before confirmation" grep -q "gate new.down: FAILS" "$W/out"
+check "an override without a reason is refused" grep -q "overriding needs two operators and a typed reason" "$W/out"
+check_eq "the override is recorded with its reason" "the new ensemble is a test fixture" \
+  "$(q "$A" "select json_extract(payload,'\$.override') from events where kind='confirm' and step='gated'")"
+check_eq "the decision snapshot holds all six ZooKeeper nodes" 6 \
+  "$(q "$A" "select json_array_length(payload,'\$.live.zookeeper') from events where kind='confirm' and step='one'")"
+plan_sha=$(q "$A" "select json_extract(payload,'\$.plan_sha256') from events where kind='confirm' and step='two'")
+plan_txt=$(q "$A" "select json_extract(payload,'\$.plan') from events where kind='confirm' and step='two'" | head -c -1 | sha256sum | cut -d' ' -f1)
+check_eq "the confirmation's plan SHA-256 is the hash of the plan it recorded" "$plan_sha" "$plan_txt"
+check_eq "stdout is captured as stdout" "step one says hi" \
+  "$(q "$A" "select json_extract(payload,'\$.text') from events where kind='output' and step='one' and json_extract(payload,'\$.stream')='stdout'")"
+check_eq "stderr is kept apart" "to stderr" \
+  "$(q "$A" "select json_extract(payload,'\$.text') from events where kind='output' and step='one' and json_extract(payload,'\$.stream')='stderr'")"
+check_eq "every output line of step two is in the audit, in order" "$(seq 1 8 | sed 's/^/line /')" \
+  "$(q "$A" "select json_extract(payload,'\$.text') from events where kind='output' and step='two' order by seq" | sed '/^$/d')"
+check "the slow step failed on its timeout" grep -q "ms (the step.s timeout); the command was killed" <<<"$(q "$A" "select payload from events where kind='step_end' and step='slow'")"
+check_eq "the timed-out command was killed" 0 "$(pgrep -fc 'sleep 1000' || true)"
+check_eq "the skip is recorded with its reason" "sleeps forever by design" \
+  "$(q "$A" "select json_extract(payload,'\$.reason') from events where kind='decision' and step='slow'")"
+check_eq "the run row says succeeded" succeeded "$(q "$A" "select outcome from runs")"
+check "audit verify passes" "$CUT" audit verify --audit "$A"
+check_eq "the audit file is mode 0600" 600 "$(stat -c %a "$A")"
+
+# ---- B: kill -9 at four points of step two, then resume ---------------------------------
+for point in before-intent after-intent mid-output after-outcome; do
+  B=$W/b-$point.db; rm -f "$W/ran"
+  CUTOVER_TEST_CRASH=$point:two run "$B" yes yes
+  check_eq "[$point] the program died by SIGKILL" 137 "$?"
+  check "[$point] the audit verifies after the crash" "$CUT" audit verify --audit "$B"
+  ran_before=$(count two)
+  case $point in before-intent|after-intent) want=0 ;; *) want=1 ;; esac
+  check_eq "[$point] step two's command ran $want time(s) before the crash" "$want" "$ran_before"
+  [ "$point" = mid-output ] && check "[$point] output before the crash was kept" \
+    test "$(q "$B" "select count(*) from events where kind='output' and step='two'")" -ge 1
+  resume "$B" </dev/null
+  check "[$point] resume shows step two as interrupted" grep -q "step two was running when cutover stopped" "$W/out"
+  check_eq "[$point] resume without an answer runs nothing" "$ran_before" "$(count two)"
+  if [ "$point" = after-outcome ]; then
+    resume "$B" done "checked: it completed" no
+    check_eq "[$point] 'done' does not run it again" 1 "$(count two)"
+    check_eq "[$point] the reason is recorded" "checked: it completed" \
+      "$(q "$B" "select json_extract(payload,'\$.reason') from events where kind='decision'")"
+  else
+    resume "$B" rerun yes no
+    check_eq "[$point] 'rerun' runs it exactly once more" $((ran_before + 1)) "$(count two)"
+  fi
+  check_eq "[$point] one interrupted event, however many resumes" 1 \
+    "$(q "$B" "select count(*) from events where kind='interrupted'")"
+  check_eq "[$point] resumes are recorded by bob" 2 \
+    "$(q "$B" "select count(*) from events where kind='run_resume' and operator='bob'")"
+  check "[$point] the audit verifies after resume" "$CUT" audit verify --audit "$B"
+done
+
+# kill -9 from outside while step two streams output
+K=$W/k.db; rm -f "$W/ran"
+{ printf 'yes\nyes\n'; sleep 30; } | "$CUT" run "$RB" -i "$INV" --audit "$K" --plain --operator alice >"$W/out" 2>&1 &
+for _ in $(seq 100); do grep -q "line 2" "$W/out" && break; sleep 0.1; done
+pkill -9 -f "cutover run $RB" ; sleep 0.5
+check "an outside kill -9 mid-output leaves a verifiable audit" "$CUT" audit verify --audit "$K"
+check_eq "the lines streamed before the kill are in the audit" "line 1" \
+  "$(q "$K" "select json_extract(payload,'\$.text') from events where kind='output' and step='two' order by seq limit 1" | head -1)"
+
+# ---- C: one console per audit, stale locks, notes from outside ---------------------------------
+C=$W/c.db; mkfifo "$W/fifo"
+"$CUT" run "$RB" -i "$INV" --audit "$C" --plain --operator alice <"$W/fifo" >"$W/out1" 2>&1 &
+holder=$!
+exec 7>"$W/fifo"
+for _ in $(seq 100); do grep -q "confirm one" "$W/out1" && break; sleep 0.1; done
+"$CUT" run "$RB" -i "$INV" --audit "$C" --plain --operator bob </dev/null >"$W/out2" 2>&1
+check_eq "a second console on the same audit exits 3" 3 "$?"
+check "it names the holder's pid, host and operators" \
+  grep -q "in use by cutover pid $holder on $(hostname), operators alice" "$W/out2"
+check "a note can be added while the console runs" "$CUT" notes --audit "$C" --operator bob "DBA on the bridge"
+check_eq "the note is in the audit under bob" "DBA on the bridge" \
+  "$(q "$C" "select json_extract(payload,'\$.text') from events where kind='note' and operator='bob'")"
+"$CUT" notes --audit "$C" --operator mallory "hi" >/dev/null 2>&1
+check_eq "a note by someone not on duty is refused" 1 "$?"
+kill -9 "$holder"; exec 7>&-; wait "$holder" 2>/dev/null
+"$CUT" resume --audit "$C" --plain --operator bob </dev/null >"$W/out" 2>&1
+check_eq "a stale lock is not taken over silently (exit 3)" 3 "$?"
+check "it says how to take it over" grep -q -- "--take-over" "$W/out"
+printf 'yes\nno\n' | "$CUT" resume --audit "$C" --plain --operator bob --take-over >"$W/out" 2>&1
+check "--take-over continues the run" grep -q "step one succeeded" "$W/out"
+check "the chain holds with a note from another process in it" "$CUT" audit verify --audit "$C"
+
+# ---- D: edited and deleted events are found ---------------------------------------------------
+cp "$A" "$W/d.db"
+sqlite3 "$W/d.db" "DROP TRIGGER events_no_update; UPDATE events SET payload = replace(payload, '}', ',\"x\":1}') WHERE seq = 10"
+out=$("$CUT" audit verify --audit "$W/d.db"); rc=$?
+check_eq "an edited event fails verify (exit 1)" 1 "$rc"
+check "verify names the edited event" grep -q "BROKEN at event 10: its content does not match" <<<"$out"
+cp "$A" "$W/e.db"
+sqlite3 "$W/e.db" "DROP TRIGGER events_no_delete; DELETE FROM events WHERE seq = 12"
+check "verify names a deleted event" grep -q "BROKEN at event 12: event missing" <<<"$("$CUT" audit verify --audit "$W/e.db")"
+cp "$W/b-after-outcome.db" "$W/f.db"
+sqlite3 "$W/f.db" "DROP TRIGGER events_no_update; UPDATE events SET operator = 'eve' WHERE seq = 3"
+sqlite3 "$W/f.db" "UPDATE runs SET outcome = NULL"
+resume "$W/f.db" </dev/null
+check "resume refuses a damaged audit" grep -q "is damaged at event 3" "$W/out"
+
+# ---- E: a changed runbook is not resumed silently ---------------------------------------------
+E=$W/g.db
+CUTOVER_TEST_CRASH=after-intent:one run "$E" yes
+echo "# edited" >>"$RB"
+resume "$E" </dev/null
+check "resume refuses a runbook changed since the run started" grep -q "changed since run 1 started" "$W/out"
+"$CUT" resume --audit "$E" --plain --operator bob --allow-changed </dev/null >"$W/out" 2>&1
+check "--allow-changed resumes it" grep -q "step one was running when cutover stopped" "$W/out"
+sed -i '$d' "$RB" # the runbook as it was
+LAB_DIR=/somewhere/else "$CUT" resume --audit "$E" --plain --operator bob </dev/null >"$W/out" 2>&1
+check "resume refuses when the environment resolves the plan differently" grep -q "plan resolves differently" "$W/out"
+finish

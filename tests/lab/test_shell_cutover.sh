@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# The seed's cutover, in shell steps (tests/lab/shell-cutover.yaml), run in
+# plain mode from the first confirmation to the end against a fresh lab; then
+# a second cutover that dies by kill -9 mid-way and is resumed into its
+# rollback. What is asserted is the site, not the tool's word: where
+# ClickHouse's metrika.xml points, which ensemble holds its sessions, and that
+# every row a writer was told was written is in both replicas.
+set -u
+. "$(dirname "$0")/testlib.sh"
+CUT="$root/cutover"; INV="$here/inventory.yaml"; RB="$here/shell-cutover.yaml"
+W=$(mktemp -d /tmp/cutover-shell-XXXXXX); trap 'rm -rf "$W"' EXIT
+
+fresh_lab() {
+  "$LAB" down >/dev/null 2>&1; rm -rf "$LAB_DIR"
+  "$LAB" up >/dev/null || { not_ok "lab up"; finish; exit 1; }
+}
+stop_writers() { for t in "${TASKS[@]}"; do "$LAB_DIR/bin/writer.sh" stop "$t" >/dev/null; done; }
+rows_match() { # every acknowledged row is on both replicas
+  local t want a b bad=0
+  for t in "${TASKS[@]}"; do
+    want=$("$LAB_DIR/bin/writer.sh" rows "$t")
+    for c in "${CK[@]}"; do
+      ck "$c" "SYSTEM SYNC REPLICA lab.rt_$t" >/dev/null 2>&1
+      got=$(ck "$c" "SELECT count() FROM lab.rt_$t")
+      [ "$got" = "$want" ] || { echo "    task $t on $c: $got rows, writer acknowledged $want"; bad=1; }
+    done
+  done
+  return $bad
+}
+ensemble_of() { grep -o '127\.0\.[12]\.' "$LAB_DIR/ck/$1/metrika.xml" | sort -u | tr -d '\n'; }
+
+# ---- the cutover, start to end ---------------------------------------------------------
+fresh_lab
+sleep 3 # let the writers write
+answers=(yes  yes yes ""  yes bob  yes  yes bob  yes bob  yes bob  yes  yes  yes bob  yes  yes  yes  yes)
+A=$W/cutover.db
+printf '%s\n' "${answers[@]}" | "$CUT" run "$RB" -i "$INV" --audit "$A" --plain --operator alice >"$W/out" 2>&1
+rc=$?
+check_eq "the shell cutover ends succeeded" 0 "$rc"
+[ "$rc" = 0 ] || tail -30 "$W/out"
+check "audit verify passes" "$CUT" audit verify --audit "$A"
+check_eq "every step succeeded once" 14 "$(sqlite3 "$A" "select count(*) from events where kind='step_end' and json_extract(payload,'\$.ok')")"
+check_eq "the five two-operator steps name alice and bob" 5 \
+  "$(sqlite3 "$A" "select count(*) from events where kind='confirm' and json_extract(payload,'\$.operators') = '[\"alice\",\"bob\"]'")"
+check "the audit holds the writers' stop output" \
+  test "$(sqlite3 "$A" "select count(*) from events where kind='output' and step='stop-writers' and payload like '%stopped, rows%'")" -eq 5
+check "the intent of the copy is written before its output" test \
+  "$(sqlite3 "$A" "select min(seq) from events where kind='intent' and step='copy'")" -lt \
+  "$(sqlite3 "$A" "select min(seq) from events where kind='output' and step='copy'")"
+check_eq "ck1's metrika.xml points at the new ensemble" "127.0.2." "$(ensemble_of ck1)"
+check_eq "ck2's metrika.xml points at the new ensemble" "127.0.2." "$(ensemble_of ck2)"
+leader=$(for a in "${NEW[@]}"; do [ "$(srvr "$a" | sed -n 's/^Mode: //p')" = leader ] && echo "$a"; done)
+check "ClickHouse's sessions are on the new ensemble" \
+  test "$(curl -sf "http://$leader:8080/commands/mntr" | jq '.global_sessions')" -ge 2
+check "the new ensemble holds ClickHouse's metadata" \
+  test "$(srvr "$leader" | sed -n 's/^Node count: //p')" -ge 300
+sleep 3; stop_writers
+check "every acknowledged row is on both replicas after the cutover" rows_match
+
+# ---- a cutover killed mid-way, resumed into its rollback ---------------------------------------
+fresh_lab
+sleep 2
+R=$W/rollback.db
+printf '%s\n' "${answers[@]}" | CUTOVER_TEST_CRASH=after-intent:switch-clickhouse \
+  "$CUT" run "$RB" -i "$INV" --audit "$R" --plain --operator alice >"$W/out" 2>&1
+check_eq "the cutover died by SIGKILL at switch-clickhouse" 137 "$?"
+# interrupted -> rollback; the rollback's five steps, two of them by two operators
+printf '%s\n' rollback  yes  yes alice  yes alice  yes  yes | \
+  "$CUT" resume --audit "$R" --plain --operator bob --take-over >"$W/out" 2>&1
+check_eq "the rollback ends succeeded" 0 "$?"
+check_eq "run 1 is recorded as rolled back" "rolled back" "$(sqlite3 "$R" "select outcome from runs where id = 1")"
+check_eq "run 2 is the rollback, child of run 1" "1 succeeded" "$(sqlite3 "$R" "select parent || ' ' || outcome from runs where id = 2")"
+check_eq "ck1's metrika.xml points at the old ensemble again" "127.0.1." "$(ensemble_of ck1)"
+check_eq "ck2's metrika.xml points at the old ensemble again" "127.0.1." "$(ensemble_of ck2)"
+check "audit verify passes across both runs" "$CUT" audit verify --audit "$R"
+sleep 3; stop_writers
+check "every acknowledged row is on both replicas after the rollback" rows_match
+"$LAB" down >/dev/null 2>&1; rm -rf "$LAB_DIR"
+finish

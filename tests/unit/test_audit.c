@@ -1,0 +1,237 @@
+/* Unit tests for audit: the chain, its verification, the lock, the file's mode. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cutover/audit.h"
+#include "cutover/audit_lock.h"
+
+static char dir[64], path[128];
+
+static int setup(void **state)
+{
+	(void)state;
+	snprintf(dir, sizeof dir, "/tmp/cutover-test-audit-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/audit.db", dir);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	char cmd[128];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	return system(cmd);
+}
+
+static struct audit *fresh(int nevents)
+{
+	struct audit *a;
+	struct cut_err e;
+	assert_int_equal(audit_open(path, true, &a, &e), CUT_OK);
+	struct audit_run_info r = {.runbook = "rb.yaml", .runbook_sha256 = "ab", .inventory = "inv.yaml",
+			      .inventory_sha256 = "cd", .operators = "alice,bob", .hostname = "h"};
+	int64_t run;
+	assert_int_equal(audit_run_begin(a, &r, &run, &e), CUT_OK);
+	for (int i = 0; i < nevents; i++) {
+		char p[64];
+		snprintf(p, sizeof p, "{\"n\":%d}", i);
+		struct audit_event ev = {.run = run, .operator = "alice", .step = "s1", .kind = "note", .payload = p};
+		assert_int_equal(audit_append(a, &ev, 1, &e), CUT_OK);
+		assert_int_equal(ev.seq, i + 1);
+	}
+	return a;
+}
+
+static void tamper(const char *sql)
+{
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	char *msg = NULL;
+	int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
+	if (rc != SQLITE_OK)
+		fail_msg("tamper: %s", msg);
+	sqlite3_close(db);
+}
+
+static void test_audit_chain_verifies_and_file_is_private(void **state)
+{
+	(void)state;
+	struct audit *a = fresh(20);
+	struct audit_report rep;
+	struct cut_err e;
+	assert_int_equal(audit_verify(a, &rep, &e), CUT_OK);
+	assert_int_equal(rep.bad_seq, 0);
+	assert_int_equal(rep.events, 20);
+	assert_int_equal(rep.runs, 1);
+	audit_close(a);
+	struct stat st;
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	char wal[160];
+	snprintf(wal, sizeof wal, "%s-wal", path);
+	if (stat(wal, &st) == 0)
+		assert_int_equal(st.st_mode & 0777, 0600);
+}
+
+static void test_audit_refuses_update_and_delete(void **state)
+{
+	(void)state;
+	audit_close(fresh(3));
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_not_equal(sqlite3_exec(db, "UPDATE events SET payload = 'x' WHERE seq = 2", NULL, NULL, NULL), SQLITE_OK);
+	assert_int_not_equal(sqlite3_exec(db, "DELETE FROM events WHERE seq = 2", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
+static int64_t verify_bad(char *reason, size_t n)
+{
+	struct audit *a;
+	struct audit_report rep;
+	struct cut_err e;
+	assert_int_equal(audit_open(path, false, &a, &e), CUT_OK);
+	assert_int_equal(audit_verify(a, &rep, &e), CUT_OK);
+	audit_close(a);
+	snprintf(reason, n, "%s", rep.reason);
+	return rep.bad_seq;
+}
+
+static void test_audit_verify_finds_an_edited_event(void **state)
+{
+	(void)state;
+	audit_close(fresh(10));
+	tamper("DROP TRIGGER events_no_update; UPDATE events SET payload = '{\"n\":99}' WHERE seq = 6");
+	char why[256];
+	assert_int_equal(verify_bad(why, sizeof why), 6);
+	assert_non_null(strstr(why, "edited"));
+}
+
+static void test_audit_verify_finds_a_deleted_event(void **state)
+{
+	(void)state;
+	audit_close(fresh(10));
+	tamper("DROP TRIGGER events_no_delete; DELETE FROM events WHERE seq = 4");
+	char why[256];
+	assert_int_equal(verify_bad(why, sizeof why), 4);
+	assert_non_null(strstr(why, "missing"));
+}
+
+static void test_audit_verify_finds_deleted_tail(void **state)
+{
+	(void)state;
+	audit_close(fresh(10));
+	tamper("DROP TRIGGER events_no_delete; DELETE FROM events WHERE seq >= 9");
+	char why[256];
+	assert_int_equal(verify_bad(why, sizeof why), 9);
+	assert_non_null(strstr(why, "deleted at the end"));
+}
+
+static void test_audit_verify_finds_a_rehashed_insert(void **state)
+{
+	(void)state;
+	audit_close(fresh(5));
+	/* A forged event appended with a made-up hash: its link is fine, its hash is not. */
+	tamper("INSERT INTO events SELECT 6, run, wall, mono_ms, operator, step, target, kind, payload, hash,"
+	       " 'ffff' FROM events WHERE seq = 5; UPDATE meta SET value = '6' WHERE key = 'head_seq'");
+	char why[256];
+	assert_int_equal(verify_bad(why, sizeof why), 6);
+}
+
+static void test_audit_reopen_keeps_chaining(void **state)
+{
+	(void)state;
+	audit_close(fresh(3));
+	struct audit *a;
+	struct cut_err e;
+	assert_int_equal(audit_open(path, false, &a, &e), CUT_OK);
+	struct audit_event ev[2] = {{.run = 1, .kind = "note"}, {.run = 1, .kind = "note", .payload = "{}"}};
+	assert_int_equal(audit_append(a, ev, 2, &e), CUT_OK);
+	assert_int_equal(ev[1].seq, 5);
+	assert_string_equal(ev[1].prev, ev[0].hash);
+	struct audit_report rep;
+	assert_int_equal(audit_verify(a, &rep, &e), CUT_OK);
+	assert_int_equal(rep.bad_seq, 0);
+	assert_int_equal(rep.events, 5);
+	audit_close(a);
+}
+
+static void test_audit_open_missing_file_is_a_clear_error(void **state)
+{
+	(void)state;
+	struct audit *a;
+	struct cut_err e;
+	assert_int_equal(audit_open("/nonexistent/dir/audit.db", false, &a, &e), CUT_ENOTFOUND);
+	assert_non_null(strstr(e.msg, "/nonexistent/dir/audit.db"));
+	/* not a database at all */
+	FILE *f = fopen(path, "w");
+	fputs("this is not sqlite, just text that is long enough to be read as a header......", f);
+	fclose(f);
+	assert_int_not_equal(audit_open(path, false, &a, &e), CUT_OK);
+	assert_non_null(strstr(e.msg, path));
+}
+
+static void test_audit_lock_busy_then_stale(void **state)
+{
+	(void)state;
+	struct audit_lock *l, *l2;
+	struct audit_lock_holder h;
+	struct cut_err e;
+	int fds[2];
+	assert_int_equal(pipe(fds), 0);
+	pid_t pid = fork();
+	if (pid == 0) { /* a console that holds the file and then dies without releasing */
+		struct audit_lock *mine;
+		if (audit_lock_take(path, "alice,bob", false, &mine, &h, NULL) != CUT_OK)
+			_exit(1);
+		(void)!write(fds[1], "x", 1);
+		pause();
+		_exit(0);
+	}
+	char c;
+	assert_int_equal(read(fds[0], &c, 1), 1);
+	assert_int_equal(audit_lock_take(path, "carol", false, &l, &h, &e), CUT_EBUSY);
+	assert_int_equal(h.pid, pid);
+	assert_string_equal(h.operators, "alice,bob");
+	assert_non_null(strstr(e.msg, "alice,bob"));
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	assert_int_equal(audit_lock_take(path, "carol", false, &l, &h, &e), CUT_EREFUSED);
+	assert_int_equal(h.pid, pid);
+	assert_non_null(strstr(e.msg, "--take-over"));
+	assert_int_equal(audit_lock_take(path, "carol", true, &l, &h, &e), CUT_OK);
+	audit_lock_release(l);
+	/* a clean release leaves no stale lock behind */
+	assert_int_equal(audit_lock_take(path, "dave", false, &l2, &h, &e), CUT_OK);
+	assert_int_equal(h.pid, 0);
+	audit_lock_release(l2);
+	close(fds[0]);
+	close(fds[1]);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_audit_chain_verifies_and_file_is_private, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_audit_refuses_update_and_delete, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_audit_verify_finds_an_edited_event, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_audit_verify_finds_a_deleted_event, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_audit_verify_finds_deleted_tail, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_audit_verify_finds_a_rehashed_insert, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_audit_reopen_keeps_chaining, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_audit_open_missing_file_is_a_clear_error, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_audit_lock_busy_then_stale, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -82,7 +82,7 @@ void plain_on_event(void *ud, const struct audit_event *ev)
 		const char *mark = stream && strcmp(stream, "stderr") == 0 ? "!" : stream && strcmp(stream, "stdout") == 0 ? "|" : ":";
 		print_lines(t, mark, jstr(p, "text"));
 	} else if (strcmp(ev->kind, "intent") == 0) {
-		printf("  %s > %s\n", t, jstr(p, "op"));
+		print_lines(t, ">", jstr(p, "op"));
 	} else if (strcmp(ev->kind, "target_end") == 0) {
 		const char *e = json_string_value(json_object_get(p, "error"));
 		printf("  %s < %s%s\n", t, e ? "FAILED: " : "ok", e ? e : "");

@@ -6,7 +6,9 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include "cutover/action.h"
 #include "cutover/engine.h"
+#include "cutover/subst.h"
 #include "cutover/xport.h"
 
 struct engine {
@@ -33,6 +35,28 @@ struct engine {
 	size_t ngates;
 	char *live_json;
 };
+
+/* A resolved target: where it is, how to reach it, what ${...} means there. */
+struct tgt {
+	const char *name, *host;
+	const struct inv_ssh *ssh;
+	struct subst_scope sc;
+};
+
+/* One target of one step while its action runs (include/cutover/action.h). */
+struct act_run {
+	struct engine *e;
+	const struct rb_step *s;
+	const struct tgt *t;
+	int64_t deadline;
+	struct arena *arena;
+	struct xport *x; /* taken on first use, given back by eng_act_release */
+	int exit_status; /* of the last command */
+	int lost;        /* output batches the audit could not keep */
+};
+
+/* Give the target's connection back; a broken one is dropped. */
+void eng_act_release(struct act_run *r, int rc);
 
 /* Append one event (payload stolen, may be NULL), fold it, tell the frontend. */
 int eng_emit(struct engine *e, const char *step, const char *target, const char *op, const char *kind,

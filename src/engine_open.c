@@ -269,7 +269,7 @@ static int resume_run(struct engine *e, int64_t run, struct cut_err *err)
 	 * would not be the ones confirmed. */
 	if (strcmp(now, e->start_plan_sha) != 0 && !e->o.allow_changed)
 		return cut_fail(err, CUT_EREFUSED, "the plan resolves differently than when run %lld started (an ${env...} "
-				"value the inventory reads may differ here); restore the environment, or resume with "
+				"value may differ here); restore the environment, or resume with "
 				"--allow-changed to accept the change on the record", (long long)run);
 	char host[128] = "?";
 	gethostname(host, sizeof host - 1);

@@ -7,9 +7,58 @@
 #include "cutover/inventory.h"
 
 #include <arpa/inet.h>
+#include <stdio.h>
 #include <string.h>
 
 #define err_at(d, inv, p, ...) diag_add(d, (inv)->file, (p).line, (p).col, DIAG_ERROR, __VA_ARGS__)
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm). */
+static long long days_from_civil(int y, int m, int d)
+{
+	y -= m <= 2;
+	int era = (y >= 0 ? y : y - 399) / 400;
+	int yoe = y - era * 400;
+	int doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return (long long)era * 146097 + doe - 719468;
+}
+
+bool inv_parse_time(const char *s, long long *out)
+{
+	int y, mo, d, h, mi, sec, oh = 0, om = 0, n = 0;
+	char sign = 0;
+	if (s == NULL || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6)
+		return false;
+	const char *z = s + n;
+	if (strcmp(z, "Z") != 0 && !(sscanf(z, "%c%2d:%2d%n", &sign, &oh, &om, &n) == 3 && z[n] == '\0' &&
+				     (sign == '+' || sign == '-')))
+		return false; /* a time without an offset means something else on every host */
+	static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h > 23 || mi > 59 || sec > 60 || oh > 14 || om > 59)
+		return false;
+	long long off = (oh * 60LL + om) * 60 * (sign == '-' ? -1 : 1);
+	*out = days_from_civil(y, mo, d) * 86400 + h * 3600LL + mi * 60LL + sec - off;
+	return true;
+}
+
+static void check_window(const struct inventory *inv, struct diag_list *d)
+{
+	long long a = 0, b = 0;
+	bool ok_a = inv->window_start == NULL || inv_parse_time(inv->window_start, &a);
+	bool ok_b = inv->window_end == NULL || inv_parse_time(inv->window_end, &b);
+	if (!ok_a)
+		err_at(d, inv, inv->window_start_pos, "window start '%s' is not a time like 2026-12-05T02:00:00+08:00 "
+		       "(seconds and an offset are required)", inv->window_start);
+	if (!ok_b)
+		err_at(d, inv, inv->window_end_pos, "window end '%s' is not a time like 2026-12-05T05:00:00+08:00 "
+		       "(seconds and an offset are required)", inv->window_end);
+	if (ok_a && ok_b && inv->window_start && inv->window_end && b <= a)
+		err_at(d, inv, inv->window_end_pos, "the maintenance window ends (%s) before it starts (%s)",
+		       inv->window_end, inv->window_start);
+	else if (ok_a && ok_b && inv->window_start && inv->window_end && b - a > 24 * 3600)
+		diag_add(d, inv->file, inv->window_end_pos.line, inv->window_end_pos.col, DIAG_WARNING,
+			 "the maintenance window lasts %lld hours; is the date right?", (b - a) / 3600);
+}
 
 /* 1 = loopback, 0 = other address or name, -1 = absent. */
 static int loopback(const char *host)
@@ -144,6 +193,7 @@ void inv_check(const struct inventory *inv, struct diag_list *d)
 	check_hosts(inv, d);
 	check_ensembles(inv, d);
 	check_tasks(inv, d);
+	check_window(inv, d);
 	for (size_t i = 0; i < inv->operators.n; i++)
 		for (size_t j = 0; j < i; j++)
 			if (strcmp(inv->operators.v[i], inv->operators.v[j]) == 0)

@@ -278,8 +278,8 @@ static bool dec_vars(struct yml *y, yaml_node_t *n, void *o)
 }
 
 static const struct yml_field window_fields[] = {
-	YF("start", YML_STR, struct inventory, window_start),
-	YF("end", YML_STR, struct inventory, window_end),
+	YF_P("start", YML_STR, struct inventory, window_start, window_start_pos),
+	YF_P("end", YML_STR, struct inventory, window_end, window_end_pos),
 };
 
 static bool dec_window(struct yml *y, yaml_node_t *n, void *o)

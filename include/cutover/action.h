@@ -22,6 +22,8 @@ struct plan_lines {
 
 void plan_add(struct plan_lines *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+struct act_run;
+
 struct action_ops {
 	const char *name;
 	unsigned kinds;              /* TGT_* accepted as targets; 0 = takes none */
@@ -33,7 +35,30 @@ struct action_ops {
 	void (*describe)(struct plan_lines *out, const struct rb_step *s, const struct subst_scope *sc);
 	/* Once per step, before the targets: ordering and scope notes. */
 	void (*header)(struct plan_lines *out, const struct rb_step *s, const struct inventory *inv);
+	/* Do the work on one target (the engine has written its intent); NULL:
+	 * not runnable yet in this version. */
+	int (*run)(struct act_run *r, struct cut_err *err);
 };
+
+/*
+ * The engine's side, for run(): one target of one step. Output and notes go
+ * to the audit as they come; every call honours the step's deadline and the
+ * operator's cancel. Called on the step's thread only.
+ */
+const struct rb_step *act_step(const struct act_run *r);
+const struct subst_scope *act_scope(const struct act_run *r);
+struct arena *act_arena(struct act_run *r); /* freed after the target */
+/* A param with ${...} expanded for this target (mode: SUBST_SHELL or SUBST_PATH). */
+const char *act_param(struct act_run *r, const char *key, const char *dfl, int mode, struct cut_err *err);
+int act_exec(struct act_run *r, const char *cmd, int *exit_status, struct cut_err *err);
+/* Replace a file on the target (temporary name, sync, rename). */
+int act_write_file(struct act_run *r, const char *path, const char *data, size_t len, struct cut_err *err);
+/* A whole file from the target, at most max bytes (malloc'd, NUL-terminated). */
+int act_read_file(struct act_run *r, const char *path, size_t max, char **out, size_t *len, struct cut_err *err);
+/* A line of the action's own in the step's output. */
+void act_say(struct act_run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Wait ms, or less when canceled or out of time (then CUT_ECANCELED / CUT_ETIMEOUT). */
+int act_sleep(struct act_run *r, int ms, struct cut_err *err);
 
 const struct action_ops *action_find(const char *name);
 /* The whole table, for help texts and "known actions" messages. */

@@ -88,7 +88,8 @@ struct inventory {
 	struct inv_var *vars;
 	size_t nvars;
 	struct strlist operators;
-	const char *window_start, *window_end;
+	const char *window_start, *window_end; /* ISO 8601 with an offset: 2026-12-05T02:00:00+08:00 */
+	struct yml_pos window_start_pos, window_end_pos;
 	struct inv_ensemble *ensembles;
 	size_t nensembles;
 	const char *ck_ensemble; /* the ensemble metrika.xml points at now */
@@ -114,6 +115,9 @@ const struct inv_var *inv_var(const struct inventory *inv, const char *name);
 
 /* Site checks beyond the schema: duplicates, ranges, loopback mix-ups. */
 void inv_check(const struct inventory *inv, struct diag_list *d);
+
+/* An ISO 8601 time with seconds and an offset (Z or +08:00) as Unix time; false if not one. */
+bool inv_parse_time(const char *s, long long *out);
 
 /* Read a whole file into a NUL-terminated malloc'd buffer (NULL + errno). */
 char *inv_read_file(const char *file, size_t *len);

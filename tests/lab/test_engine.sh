@@ -150,6 +150,6 @@ check "resume refuses a runbook changed since the run started" grep -q "changed 
 "$CUT" resume --audit "$E" --plain --operator bob --allow-changed </dev/null >"$W/out" 2>&1
 check "--allow-changed resumes it" grep -q "step one was running when cutover stopped" "$W/out"
 sed -i '$d' "$RB" # the runbook as it was
-LAB_DIR=/somewhere/else "$CUT" resume --audit "$E" --plain --operator bob </dev/null >"$W/out" 2>&1
+CORE_DIR=/somewhere/else "$CUT" resume --audit "$E" --plain --operator bob </dev/null >"$W/out" 2>&1
 check "resume refuses when the environment resolves the plan differently" grep -q "plan resolves differently" "$W/out"
 finish

@@ -260,10 +260,37 @@ static void test_subst_quotes_values_in_shell_commands(void **state)
 	done(&f);
 }
 
+static void test_lint_maintenance_window_must_be_times_in_order(void **state)
+{
+	(void)state;
+	struct fx f;
+	char inv[2048];
+	snprintf(inv, sizeof inv, "%swindow: {start: '2026-12-05 02:00', end: '2026-12-05T01:00:00+08:00'}\n", base_inv);
+	lint_strings(&f, inv, NULL);
+	expect(&f, "inv.yaml", 20, 17, "window start '2026-12-05 02:00' is not a time like");
+	done(&f);
+	snprintf(inv, sizeof inv, "%swindow: {start: '2026-12-05T02:00:00+08:00', end: '2026-12-05T01:00:00+08:00'}\n",
+		 base_inv);
+	lint_strings(&f, inv, NULL);
+	expect(&f, "inv.yaml", 20, 51, "the maintenance window ends (2026-12-05T01:00:00+08:00) before it starts");
+	done(&f);
+	/* the same instant written in two offsets is accepted, and end after start */
+	snprintf(inv, sizeof inv, "%swindow: {start: '2026-12-04T18:00:00Z', end: '2026-12-05T05:00:00+08:00'}\n", base_inv);
+	lint_strings(&f, inv, NULL);
+	assert_int_equal(f.d.errors, 0);
+	done(&f);
+	long long t;
+	assert_true(inv_parse_time("2026-12-05T02:00:00+08:00", &t));
+	assert_int_equal(t, 1796407200LL);
+	assert_false(inv_parse_time("2026-02-30T02:00:00Z", &t));
+	assert_false(inv_parse_time("2026-12-05T02:00:00", &t)); /* no offset: refused */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_lint_clean_fixture_has_no_diagnostics),
+		cmocka_unit_test(test_lint_maintenance_window_must_be_times_in_order),
 		cmocka_unit_test(test_lint_yaml_syntax_error_has_position),
 		cmocka_unit_test(test_lint_unknown_key_is_an_error),
 		cmocka_unit_test(test_lint_password_in_file_is_refused),

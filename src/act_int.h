@@ -1,0 +1,15 @@
+/* The run hooks of the built-in actions, for the table in action.c. */
+#ifndef CUTOVER_ACT_INT_H
+#define CUTOVER_ACT_INT_H
+
+#include "cutover/action.h"
+
+int act_shell_run(struct act_run *r, struct cut_err *err);
+int act_check_run(struct act_run *r, struct cut_err *err);
+
+/* zk.config (zk_config.c) */
+char *zk_config_render(struct arena *a, const struct subst_scope *sc, struct cut_err *err);
+void zk_config_describe(struct plan_lines *out, const struct rb_step *s, const struct subst_scope *sc);
+int zk_config_run(struct act_run *r, struct cut_err *err);
+
+#endif

@@ -1,0 +1,248 @@
+/*
+ * engine_act: what an action may do on its target (include/cutover/action.h):
+ * run commands and move files through the target's transport, with output
+ * batched into audit events (64 KiB or 250 ms, whichever first), secrets
+ * masked, the step's deadline and the operator's cancel honoured.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "engine_int.h"
+
+#define FLUSH_BYTES (64 * 1024)
+#define FLUSH_MS 250
+
+struct obuf {
+	struct act_run *r;
+	char *buf[2];
+	size_t len[2], cap[2];
+	int64_t first[2];
+	bool any;
+};
+
+static const char *const stream_name[] = {"stdout", "stderr"};
+
+static void ob_flush(struct obuf *o, int i)
+{
+	if (o->len[i] == 0)
+		return;
+	struct act_run *r = o->r;
+	if (eng_emit(r->e, r->s->id, r->t->name, NULL, "output",
+		     json_pack("{s:s, s:s%}", "stream", stream_name[i], "text", o->buf[i], o->len[i]), NULL) != CUT_OK)
+		r->lost++;
+	o->len[i] = 0;
+	if (!o->any) {
+		o->any = true;
+		eng_crash_point(r->e, "mid-output", r->s->id);
+	}
+}
+
+static void ob_add(struct obuf *o, int i, const char *line, size_t len)
+{
+	if (o->len[i] + len + 2 > o->cap[i]) {
+		size_t cap = o->cap[i] ? o->cap[i] : 4096;
+		while (cap < o->len[i] + len + 2)
+			cap *= 2;
+		char *b = realloc(o->buf[i], cap);
+		if (b == NULL) {
+			o->r->lost++;
+			return;
+		}
+		o->buf[i] = b, o->cap[i] = cap;
+	}
+	if (o->len[i] == 0)
+		o->first[i] = xp_now_ms();
+	char *at = o->buf[i] + o->len[i];
+	memcpy(at, line, len);
+	at[len] = '\0';
+	eng_redact(o->r->e, at); /* secrets never reach the audit or the screen */
+	size_t n = strlen(at);
+	at[n] = '\n';
+	at[n + 1] = '\0';
+	o->len[i] += n + 1;
+	if (o->len[i] >= FLUSH_BYTES)
+		ob_flush(o, i);
+}
+
+static void ob_line(void *ud, enum xp_stream s, const char *line, size_t len)
+{
+	ob_add(ud, s == XP_STDERR, line, len);
+}
+
+static void ob_tick(void *ud)
+{
+	struct obuf *o = ud;
+	int64_t now = xp_now_ms();
+	for (int i = 0; i < 2; i++)
+		if (o->len[i] && now - o->first[i] >= FLUSH_MS)
+			ob_flush(o, i);
+}
+
+static void ob_done(struct obuf *o)
+{
+	ob_flush(o, 0);
+	ob_flush(o, 1);
+	free(o->buf[0]);
+	free(o->buf[1]);
+}
+
+const struct rb_step *act_step(const struct act_run *r) { return r->s; }
+const struct subst_scope *act_scope(const struct act_run *r) { return &r->t->sc; }
+struct arena *act_arena(struct act_run *r) { return r->arena; }
+
+const char *act_param(struct act_run *r, const char *key, const char *dfl, int mode, struct cut_err *err)
+{
+	const struct rb_param *p = rb_param(r->s, key);
+	const char *tmpl = p && p->value ? p->value : dfl;
+	return tmpl ? subst(r->arena, tmpl, &r->t->sc, mode, err) : NULL;
+}
+
+static int left_ms(struct act_run *r, struct cut_err *err)
+{
+	int64_t left = r->deadline - xp_now_ms();
+	if (left <= 0)
+		return -cut_fail(err, CUT_ETIMEOUT, "the step's timeout ran out");
+	return left > 0x7fffffff ? 0x7fffffff : (int)left;
+}
+
+static int transport(struct act_run *r, struct cut_err *err)
+{
+	if (r->x != NULL)
+		return CUT_OK;
+	return xp_get(r->e->pool, r->t->host, r->t->ssh, &r->t->sc, &r->x, err);
+}
+
+void eng_act_release(struct act_run *r, int rc)
+{
+	xp_put(r->e->pool, r->x, rc);
+	r->x = NULL;
+}
+
+int act_exec(struct act_run *r, const char *cmd, int *status, struct cut_err *err)
+{
+	int left = left_ms(r, err), rc;
+	*status = r->exit_status = -1;
+	if (left < 0)
+		return -left;
+	if ((rc = transport(r, err)) != CUT_OK)
+		return rc;
+	struct obuf ob = {.r = r};
+	struct xp_exec req = {.cmd = cmd, .timeout_ms = left, .on_line = ob_line, .tick = ob_tick, .ud = &ob,
+			      .cancel = &r->e->cancel};
+	rc = xp_exec(r->x, &req, err);
+	ob_done(&ob);
+	if (rc != CUT_OK)
+		eng_act_release(r, rc); /* a timed-out session is not reused */
+	/* Output the audit could not keep makes the step fail: nothing is lost silently. */
+	if (rc == CUT_OK && r->lost)
+		rc = cut_fail(err, CUT_EIO, "%d output batch(es) could not be written to the audit", r->lost);
+	*status = r->exit_status = req.exit_status;
+	return rc;
+}
+
+struct membuf {
+	const char *data;
+	size_t len, off;
+	char *out;
+	size_t olen, max;
+	bool over;
+};
+
+static ssize_t mem_src(void *ud, char *buf, size_t cap)
+{
+	struct membuf *m = ud;
+	size_t n = m->len - m->off < cap ? m->len - m->off : cap;
+	memcpy(buf, m->data + m->off, n);
+	m->off += n;
+	return (ssize_t)n;
+}
+
+static void mem_sink(void *ud, const char *buf, size_t len)
+{
+	struct membuf *m = ud;
+	if (m->olen + len > m->max) {
+		m->over = true;
+		return;
+	}
+	char *o = realloc(m->out, m->olen + len + 1);
+	if (o == NULL) {
+		m->over = true;
+		return;
+	}
+	memcpy(o + m->olen, buf, len);
+	m->out = o;
+	m->olen += len;
+	m->out[m->olen] = '\0';
+}
+
+int act_write_file(struct act_run *r, const char *path, const char *data, size_t len, struct cut_err *err)
+{
+	int left = left_ms(r, err), rc;
+	if (left < 0)
+		return -left;
+	if ((rc = transport(r, err)) != CUT_OK)
+		return rc;
+	struct membuf m = {.data = data, .len = len};
+	rc = xp_write_file(r->x, path, mem_src, &m, left, &r->e->cancel, err);
+	if (rc != CUT_OK && rc != CUT_EREMOTE)
+		eng_act_release(r, rc);
+	return rc;
+}
+
+int act_read_file(struct act_run *r, const char *path, size_t max, char **out, size_t *len, struct cut_err *err)
+{
+	int left = left_ms(r, err), rc;
+	*out = NULL;
+	*len = 0;
+	if (left < 0)
+		return -left;
+	if ((rc = transport(r, err)) != CUT_OK)
+		return rc;
+	struct membuf m = {.max = max};
+	rc = xp_read_file(r->x, path, mem_sink, &m, left, &r->e->cancel, err);
+	if (rc == CUT_OK && m.over)
+		rc = cut_fail(err, CUT_EINVAL, "%s is larger than %zu bytes", path, max);
+	if (rc == CUT_OK && m.out == NULL)
+		m.out = calloc(1, 1);
+	if (rc != CUT_OK) {
+		free(m.out);
+		if (rc != CUT_EREMOTE && rc != CUT_EINVAL)
+			eng_act_release(r, rc);
+		return rc;
+	}
+	*out = m.out;
+	*len = m.olen;
+	return CUT_OK;
+}
+
+void act_say(struct act_run *r, const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(buf, sizeof buf - 1, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	size_t len = strlen(buf);
+	buf[len] = '\n';
+	buf[len + 1] = '\0';
+	eng_emit(r->e, r->s->id, r->t->name, NULL, "output",
+		 json_pack("{s:s, s:s}", "stream", "cutover", "text", buf), NULL);
+}
+
+int act_sleep(struct act_run *r, int ms, struct cut_err *err)
+{
+	int64_t until = xp_now_ms() + ms;
+	while (xp_now_ms() < until) {
+		if (atomic_load(&r->e->cancel))
+			return cut_fail(err, CUT_ECANCELED, "canceled by the operator");
+		if (xp_now_ms() >= r->deadline)
+			return cut_fail(err, CUT_ETIMEOUT, "the step's timeout ran out");
+		usleep(50 * 1000);
+	}
+	return CUT_OK;
+}

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# ZooKeeper's own files read in C agree with ZooKeeper's own tools, on files
+# the lab's old ensemble wrote: node count and last zxid with SnapshotFormatter,
+# transaction count with TxnLogToolkit. A flipped byte fails the checksum;
+# selection then falls back to an older snapshot and its longer log chain; a
+# missing middle log or a torn one is refused, never replayed over.
+set -u
+. "$(dirname "$0")/testlib.sh"
+"$LAB" up >/dev/null || { not_ok "lab up"; finish; exit 1; }
+CUT="$root/cutover"
+W=$(mktemp -d /tmp/cutover-zkfiles-XXXXXX); trap 'rm -rf "$W"' EXIT
+CP=/usr/share/java/zookeeper.jar:/usr/share/java/slf4j-api.jar:/usr/share/java/slf4j-simple.jar:/usr/share/java/commons-cli.jar
+leader=$(for n in 1 2 3; do [ "$(srvr 127.0.1.$n | sed -n 's/^Mode: //p')" = leader ] && echo "old$n"; done)
+# a still copy of the leader's files: the live ones grow while we read
+mkdir -p "$W/snap" "$W/log"
+cp "$LAB_DIR/zk/$leader/data/version-2/"snapshot.* "$W/snap/"
+cp "$LAB_DIR/zk/$leader/log/version-2/"log.* "$W/log/"
+newest=$(ls "$W/snap" | sort -t. -k2 | tail -1)
+[ "$newest" != snapshot.0 ] || { not_ok "the lab has written a snapshot beyond snapshot.0"; finish; exit 1; }
+
+out=$("$CUT" zk inspect "$W/snap/$newest")
+java_out=$(java -cp "$CP" org.apache.zookeeper.server.SnapshotFormatter "$W/snap/$newest" 2>/dev/null)
+check_eq "node count equals SnapshotFormatter's" "$(sed -n 's/^ZNode Details (count=\([0-9]*\)).*/\1/p' <<<"$java_out")" \
+  "$(sed -n 's/^  sessions [0-9]*, nodes \([0-9]*\).*/\1/p' <<<"$out")"
+check_eq "last zxid equals SnapshotFormatter's" "$(sed -n 's/^Last zxid: //p' <<<"$java_out")" \
+  "$(sed -n 's/^  last zxid    \(0x[0-9a-f]*\).*/\1/p' <<<"$out")"
+check_eq "session count equals SnapshotFormatter's" \
+  "$(sed -n '/^Session Details/,/^----/p' <<<"$java_out" | grep -c '^0x')" \
+  "$(sed -n 's/^  sessions \([0-9]*\),.*/\1/p' <<<"$out")"
+check "the snapshot's checksums hold" grep -q "^  valid" <<<"$out"
+for f in "$W"/log/log.*; do
+  ours=$("$CUT" zk inspect "$f" | sed -n 's/^  version [0-9]*, \([0-9]*\) transactions/\1/p')
+  theirs=$(java -cp "$CP" org.apache.zookeeper.server.persistence.TxnLogToolkit "$f" 2>/dev/null | sed -n 's/^EOF reached after \([0-9]*\) txns.*/\1/p')
+  check_eq "$(basename "$f"): transaction count equals TxnLogToolkit's" "$theirs" "$ours"
+done
+
+sel=$("$CUT" zk select "$W/snap" "$W/log")
+check "select picks the newest snapshot" grep -q "/$newest	" <<<"$sel"
+
+# one flipped byte in the middle of the newest snapshot
+cp -r "$W/snap" "$W/bad"
+size=$(stat -c %s "$W/bad/$newest")
+printf '\x5a' | dd of="$W/bad/$newest" bs=1 seek=$((size / 2)) conv=notrunc status=none
+out=$("$CUT" zk inspect "$W/bad/$newest"); rc=$?
+check_eq "a flipped byte makes inspect fail" 1 "$rc"
+check "and names the checksum" grep -q "INVALID: checksum 1 does not match (CRC corruption)" <<<"$out"
+sel=$("$CUT" zk select "$W/bad" "$W/log"); rc=$?
+check_eq "select still finds a valid state" 0 "$rc"
+check "it passes over the corrupt snapshot, saying why" grep -q "passed over: $newest: checksum 1" <<<"$sel"
+txns() { sed -n 's/.* plus \([0-9]*\) transaction.*/\1/p' <<<"$1"; }
+check "and takes the older snapshot with a longer replay" \
+  test "$(txns "$sel")" -gt "$(txns "$("$CUT" zk select "$W/snap" "$W/log")")"
+
+# a missing middle log: ZooKeeper would replay over the hole
+nlogs=$(ls "$W/log" | wc -l)
+if [ "$nlogs" -ge 2 ]; then
+  cp -r "$W/log" "$W/gap"; rm "$W/gap/$(ls "$W/gap" | sort -t. -k2 | head -1)"
+  err=$("$CUT" zk select "$W/bad" "$W/gap" 2>&1); rc=$?
+  check_eq "a chain with a missing log is refused (exit 1)" 1 "$rc"
+  check "the refusal names the hole" grep -q "gap: nothing holds zxids" <<<"$err"
+fi
+# a torn last record in a log that later logs follow
+first=$(ls "$W/log" | sort -t. -k2 | head -1)
+if [ "$nlogs" -ge 2 ]; then
+  cp -r "$W/log" "$W/torn"
+  used=$("$CUT" zk inspect "$W/torn/$first" | sed -n 's/.*bytes (\([0-9]*\) used).*/\1/p')
+  truncate -s $((used - 3)) "$W/torn/$first"
+  err=$("$CUT" zk select "$W/bad" "$W/torn" 2>&1)
+  check "a torn log followed by later logs is refused" grep -q "yet later logs follow: transactions in between are lost" <<<"$err"
+fi
+finish

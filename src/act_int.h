@@ -12,4 +12,12 @@ char *zk_config_render(struct arena *a, const struct subst_scope *sc, struct cut
 void zk_config_describe(struct plan_lines *out, const struct rb_step *s, const struct subst_scope *sc);
 int zk_config_run(struct act_run *r, struct cut_err *err);
 
+/* zk_actions.c */
+int zk_status_run(struct act_run *r, struct cut_err *err);
+int zk_leader_run(struct act_run *r, struct cut_err *err);
+int zk_stop_run(struct act_run *r, struct cut_err *err);
+int zk_start_run(struct act_run *r, struct cut_err *err);
+int zk_wait_quorum_run(struct act_run *r, struct cut_err *err);
+int zk_wipe_run(struct act_run *r, struct cut_err *err);
+
 #endif

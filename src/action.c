@@ -256,31 +256,36 @@ static void h_manual(struct plan_lines *out, const struct rb_step *s, const stru
 /* ---- the table -------------------------------------------------------------- */
 
 #define P(...) (const char *const[]){__VA_ARGS__, NULL}
+#define ACT(n, k, p, r, d, sum, desc, head, run_) \
+	{.name = n, .kinds = k, .params = p, .required = r, .destructive = d, .summary = sum, .describe = desc, \
+	 .header = head, .run = run_}
 #define NONE (const char *const[]){NULL}
 
 static const struct action_ops actions[] = {
-	{"zk.status", TGT_ZK, NONE, NONE, false, "probe nodes and show their role and zxid", d_zk_probe, NULL, NULL},
-	{"zk.leader", TGT_ZK, NONE, NONE, false, "find the ensemble's leader", d_zk_probe, h_zk_leader, NULL},
-	{"zk.preflight", TGT_ZK, P("against"), NONE, false, "check versions, limits, layout and space before anything stops", d_zk_preflight, NULL, NULL},
-	{"zk.config", TGT_ZK, P("jvmflags", "log_dir"), NONE, false, "write zoo.cfg, myid and java.env from the inventory", zk_config_describe, NULL, zk_config_run},
-	{"zk.stop", TGT_ZK, NONE, NONE, true, "stop nodes, followers first", d_zk_stop, h_zk_stop, NULL},
-	{"zk.start", TGT_ZK, NONE, NONE, false, "start nodes and wait until they serve", d_zk_start, NULL, NULL},
-	{"zk.wipe", TGT_ZK, NONE, NONE, true, "move version-2 dirs aside (never deletes)", d_zk_wipe, NULL, NULL},
-	{"zk.copy", TGT_ZK, P("from", "clean_snapshot", "target_version"), P("from"), true, "copy snapshot and logs to every destination", d_zk_copy, h_zk_copy, NULL},
-	{"zk.fence", TGT_ZK, P("phase"), NONE, false, "prove no write reached the source after the copy", d_zk_fence, NULL, NULL},
-	{"zk.wait_quorum", TGT_ZK, NONE, NONE, false, "wait for one leader, the rest followers, same zxid", d_zk_wait_quorum, h_zk_wait_quorum, NULL},
-	{"zk.compare", 0, P("left", "right"), P("left", "right"), false, "compare two ensembles' trees", NULL, h_zk_compare, NULL},
-	{"ck.stop", TGT_CK, NONE, NONE, true, "stop ClickHouse, one node at a time", d_ck_stop, NULL, NULL},
-	{"ck.start", TGT_CK, NONE, NONE, false, "start ClickHouse, one node at a time", d_ck_start, NULL, NULL},
-	{"ck.restart", TGT_CK, NONE, NONE, true, "restart ClickHouse, one node at a time", d_ck_restart, NULL, NULL},
-	{"ck.switch", TGT_CK, P("to"), P("to"), true, "point metrika.xml at another ensemble", d_ck_switch, NULL, NULL},
-	{"ck.verify", TGT_CK, P("canary_table"), NONE, false, "business verification", d_ck_verify, NULL, NULL},
-	{"tasks.stop", TGT_TASK, NONE, NONE, false, "stop writer tasks", d_tasks_stop, NULL, NULL},
-	{"tasks.start", TGT_TASK, NONE, NONE, false, "start writer tasks", d_tasks_start, NULL, NULL},
-	{"tasks.wait", TGT_TASK, NONE, NONE, false, "check writer tasks run and write", d_tasks_wait, NULL, NULL},
-	{"shell", TGT_ZK | TGT_CK | TGT_TASK | TGT_LOCAL, P("command"), P("command"), false, "run a shell command", d_shell, NULL, act_shell_run},
-	{"check", TGT_ZK | TGT_CK | TGT_TASK | TGT_LOCAL, P("command", "interval", "tries"), P("command"), false, "wait until a command succeeds", d_check, NULL, act_check_run},
-	{"manual", 0, P("instructions"), NONE, false, "a step done by hand, then confirmed", NULL, h_manual, NULL},
+	ACT("zk.status", TGT_ZK, NONE, NONE, false, "probe nodes and show their role and zxid", d_zk_probe, NULL, zk_status_run),
+	ACT("zk.leader", TGT_ZK, NONE, NONE, false, "find the ensemble's leader", d_zk_probe, h_zk_leader, zk_leader_run),
+	ACT("zk.preflight", TGT_ZK, P("against"), NONE, false, "check versions, limits, layout and space before anything stops", d_zk_preflight, NULL, NULL),
+	ACT("zk.config", TGT_ZK, P("jvmflags", "log_dir"), NONE, false, "write zoo.cfg, myid and java.env from the inventory", zk_config_describe, NULL, zk_config_run),
+	{.name = "zk.stop", .kinds = TGT_ZK, .params = NONE, .required = NONE, .destructive = true,
+	 .summary = "stop nodes, followers first", .describe = d_zk_stop, .header = h_zk_stop, .run = zk_stop_run,
+	 .leader_last = true},
+	ACT("zk.start", TGT_ZK, NONE, NONE, false, "start nodes and wait until they serve", d_zk_start, NULL, zk_start_run),
+	ACT("zk.wipe", TGT_ZK, NONE, NONE, true, "move version-2 dirs aside (never deletes)", d_zk_wipe, NULL, zk_wipe_run),
+	ACT("zk.copy", TGT_ZK, P("from", "clean_snapshot", "target_version"), P("from"), true, "copy snapshot and logs to every destination", d_zk_copy, h_zk_copy, NULL),
+	ACT("zk.fence", TGT_ZK, P("phase"), NONE, false, "prove no write reached the source after the copy", d_zk_fence, NULL, NULL),
+	ACT("zk.wait_quorum", TGT_ZK, NONE, NONE, false, "wait for one leader, the rest followers, same zxid", d_zk_wait_quorum, h_zk_wait_quorum, zk_wait_quorum_run),
+	ACT("zk.compare", 0, P("left", "right"), P("left", "right"), false, "compare two ensembles' trees", NULL, h_zk_compare, NULL),
+	ACT("ck.stop", TGT_CK, NONE, NONE, true, "stop ClickHouse, one node at a time", d_ck_stop, NULL, NULL),
+	ACT("ck.start", TGT_CK, NONE, NONE, false, "start ClickHouse, one node at a time", d_ck_start, NULL, NULL),
+	ACT("ck.restart", TGT_CK, NONE, NONE, true, "restart ClickHouse, one node at a time", d_ck_restart, NULL, NULL),
+	ACT("ck.switch", TGT_CK, P("to"), P("to"), true, "point metrika.xml at another ensemble", d_ck_switch, NULL, NULL),
+	ACT("ck.verify", TGT_CK, P("canary_table"), NONE, false, "business verification", d_ck_verify, NULL, NULL),
+	ACT("tasks.stop", TGT_TASK, NONE, NONE, false, "stop writer tasks", d_tasks_stop, NULL, NULL),
+	ACT("tasks.start", TGT_TASK, NONE, NONE, false, "start writer tasks", d_tasks_start, NULL, NULL),
+	ACT("tasks.wait", TGT_TASK, NONE, NONE, false, "check writer tasks run and write", d_tasks_wait, NULL, NULL),
+	ACT("shell", TGT_ZK | TGT_CK | TGT_TASK | TGT_LOCAL, P("command"), P("command"), false, "run a shell command", d_shell, NULL, act_shell_run),
+	ACT("check", TGT_ZK | TGT_CK | TGT_TASK | TGT_LOCAL, P("command", "interval", "tries"), P("command"), false, "wait until a command succeeds", d_check, NULL, act_check_run),
+	ACT("manual", 0, P("instructions"), NONE, false, "a step done by hand, then confirmed", NULL, h_manual, NULL),
 };
 
 const struct action_ops *action_find(const char *name)

@@ -246,3 +246,14 @@ int act_sleep(struct act_run *r, int ms, struct cut_err *err)
 	}
 	return CUT_OK;
 }
+
+const char *act_ck_on(const struct act_run *r)
+{
+	size_t i = (size_t)(r->s - r->e->rb->steps);
+	return i < r->e->plan->n ? r->e->plan->steps[i].ck_on : NULL;
+}
+
+bool act_in_rollback(const struct act_run *r)
+{
+	return r->e->rb->kind && strcmp(r->e->rb->kind, "rollback") == 0;
+}

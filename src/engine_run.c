@@ -82,6 +82,26 @@ static int resolve(struct engine *e, const struct rb_step *s, struct tgts *t, st
 	return CUT_OK;
 }
 
+/* Followers first, the leader last: stopping the leader first forces an
+ * election among nodes about to stop too. Roles are asked now. */
+static void leader_last(struct tgts *t)
+{
+	struct tgt leaders[8];
+	size_t nl = 0, k = 0;
+	for (size_t i = 0; i < t->n; i++) {
+		const struct inv_zk_node *z = t->v[i].sc.zk;
+		struct zk_srvr s = {0};
+		if (z)
+			zk_probe_srvr(z->host, z->client_port ? z->client_port : 2181, 3000, &s);
+		if (z && s.role == ZR_LEADER && nl < 8)
+			leaders[nl++] = t->v[i];
+		else
+			t->v[k++] = t->v[i];
+	}
+	for (size_t i = 0; i < nl; i++)
+		t->v[k++] = leaders[i];
+}
+
 /* ---- running on one target ------------------------------------------------------ */
 
 /* What the operators confirmed for this target, as one text: the intent. */
@@ -143,6 +163,8 @@ static int attempt(struct engine *e, const struct rb_step *s, struct cut_err *er
 		t->v[t->n++] = (struct tgt){"local", NULL, &e->inv->ssh, {.inv = e->inv}};
 	if (rc == CUT_OK && t->n == 0)
 		rc = cut_fail(err, CUT_ENOTFOUND, "no target matches %s right now", s->targets.n ? s->targets.v[0] : "(none)");
+	if (rc == CUT_OK && ops->leader_last)
+		leader_last(t);
 	/* One target after another, in the order the plan showed; the first
 	 * failure stops the step so nothing runs on a state no one looked at. */
 	for (size_t i = 0; rc == CUT_OK && i < t->n; i++)

@@ -38,6 +38,8 @@ struct action_ops {
 	/* Do the work on one target (the engine has written its intent); NULL:
 	 * not runnable yet in this version. */
 	int (*run)(struct act_run *r, struct cut_err *err);
+	/* ZooKeeper targets run followers first and the leader last (probed at step start). */
+	bool leader_last;
 };
 
 /*
@@ -57,6 +59,9 @@ int act_write_file(struct act_run *r, const char *path, const char *data, size_t
 int act_read_file(struct act_run *r, const char *path, size_t max, char **out, size_t *len, struct cut_err *err);
 /* A line of the action's own in the step's output. */
 void act_say(struct act_run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The ensemble ClickHouse points at when this step starts, and whether the runbook is a rollback. */
+const char *act_ck_on(const struct act_run *r);
+bool act_in_rollback(const struct act_run *r);
 /* Wait ms, or less when canceled or out of time (then CUT_ECANCELED / CUT_ETIMEOUT). */
 int act_sleep(struct act_run *r, int ms, struct cut_err *err);
 

@@ -19,5 +19,9 @@ int zk_stop_run(struct act_run *r, struct cut_err *err);
 int zk_start_run(struct act_run *r, struct cut_err *err);
 int zk_wait_quorum_run(struct act_run *r, struct cut_err *err);
 int zk_wipe_run(struct act_run *r, struct cut_err *err);
+int zk_fence_run(struct act_run *r, struct cut_err *err);
+
+/* zk_copy.c */
+int zk_copy_run(struct act_run *r, struct cut_err *err);
 
 #endif

@@ -257,3 +257,145 @@ bool act_in_rollback(const struct act_run *r)
 {
 	return r->e->rb->kind && strcmp(r->e->rb->kind, "rollback") == 0;
 }
+
+int act_stream_read(struct act_run *r, const char *path, void (*sink)(void *ud, const char *buf, size_t len), void *ud,
+		    struct cut_err *err)
+{
+	int left = left_ms(r, err), rc;
+	if (left < 0)
+		return -left;
+	if ((rc = transport(r, err)) != CUT_OK)
+		return rc;
+	rc = xp_read_file(r->x, path, sink, ud, left, &r->e->cancel, err);
+	if (rc != CUT_OK && rc != CUT_EREMOTE)
+		eng_act_release(r, rc);
+	return rc;
+}
+
+int act_stream_write(struct act_run *r, const char *path, ssize_t (*src)(void *ud, char *buf, size_t cap), void *ud,
+		     struct cut_err *err)
+{
+	int left = left_ms(r, err), rc;
+	if (left < 0)
+		return -left;
+	if ((rc = transport(r, err)) != CUT_OK)
+		return rc;
+	rc = xp_write_file(r->x, path, src, ud, left, &r->e->cancel, err);
+	if (rc != CUT_OK && rc != CUT_EREMOTE)
+		eng_act_release(r, rc);
+	return rc;
+}
+
+struct act_run *act_open_other(struct act_run *r, const char *name, const char *host, const struct inv_ssh *ssh,
+			       const struct subst_scope *sc)
+{
+	struct tgt *t = arena_alloc(r->arena, sizeof *t);
+	struct act_run *o = arena_alloc(r->arena, sizeof *o);
+	if (t == NULL || o == NULL)
+		return NULL;
+	*t = (struct tgt){arena_strdup(r->arena, name), host ? arena_strdup(r->arena, host) : NULL, ssh, *sc};
+	*o = *r;
+	o->t = t;
+	o->x = NULL;
+	o->lost = 0;
+	return o;
+}
+
+void act_close_other(struct act_run *o, int rc)
+{
+	if (o != NULL)
+		eng_act_release(o, rc);
+}
+
+void *act_step_get(struct act_run *r)
+{
+	return *r->state;
+}
+
+void act_step_set(struct act_run *r, void *state, void (*free_fn)(void *))
+{
+	*r->state = state;
+	*r->state_free = free_fn;
+}
+
+int act_fact_set(struct act_run *r, const char *key, const char *value, struct cut_err *err)
+{
+	return eng_emit(r->e, r->s->id, r->t->name, NULL, "fact", json_pack("{s:s, s:s}", "key", key, "value", value), err);
+}
+
+const char *act_fact_get(struct act_run *r, const char *key)
+{
+	return fold_fact(&r->e->fold, key);
+}
+
+void act_progress(struct act_run *r, const char *what, uint64_t done, uint64_t total)
+{
+	int64_t now = xp_now_ms();
+	if (done != total && now - r->last_progress < 250)
+		return;
+	r->last_progress = now;
+	eng_emit(r->e, r->s->id, r->t->name, NULL, "progress",
+		 json_pack("{s:s, s:I, s:I}", "what", what, "done", (json_int_t)done, "total", (json_int_t)total), NULL);
+}
+
+struct capture {
+	struct obuf ob;
+	char *buf;
+	size_t len, max;
+	bool over;
+};
+
+static void cap_line(void *ud, enum xp_stream s, const char *line, size_t len)
+{
+	struct capture *c = ud;
+	if (s == XP_STDERR) {
+		ob_add(&c->ob, 1, line, len);
+		return;
+	}
+	if (c->len + len + 2 > c->max) {
+		c->over = true;
+		return;
+	}
+	char *b = realloc(c->buf, c->len + len + 2);
+	if (b == NULL) {
+		c->over = true;
+		return;
+	}
+	memcpy(b + c->len, line, len);
+	c->len += len;
+	b[c->len++] = '\n';
+	b[c->len] = '\0';
+	c->buf = b;
+}
+
+static void cap_tick(void *ud)
+{
+	ob_tick(&((struct capture *)ud)->ob);
+}
+
+int act_capture(struct act_run *r, const char *cmd, int *status, char **out, size_t max, struct cut_err *err)
+{
+	int left = left_ms(r, err), rc;
+	*status = r->exit_status = -1;
+	*out = NULL;
+	if (left < 0)
+		return -left;
+	if ((rc = transport(r, err)) != CUT_OK)
+		return rc;
+	struct capture c = {.ob = {.r = r}, .max = max};
+	struct xp_exec req = {.cmd = cmd, .timeout_ms = left, .on_line = cap_line, .tick = cap_tick, .ud = &c,
+			      .cancel = &r->e->cancel};
+	rc = xp_exec(r->x, &req, err);
+	ob_done(&c.ob);
+	if (rc != CUT_OK)
+		eng_act_release(r, rc);
+	if (rc == CUT_OK && c.over)
+		rc = cut_fail(err, CUT_EINVAL, "the output of '%s' is larger than %zu bytes", cmd, max);
+	if (rc != CUT_OK) {
+		free(c.buf);
+		return rc;
+	}
+	*status = r->exit_status = req.exit_status;
+	*out = c.buf ? c.buf : calloc(1, 1);
+	return CUT_OK;
+}

@@ -53,6 +53,9 @@ struct act_run {
 	struct xport *x; /* taken on first use, given back by eng_act_release */
 	int exit_status; /* of the last command */
 	int lost;        /* output batches the audit could not keep */
+	void **state;    /* the step's shared state (attempt() owns it) */
+	void (**state_free)(void *);
+	int64_t last_progress;
 };
 
 /* Give the target's connection back; a broken one is dropped. */

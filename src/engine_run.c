@@ -123,10 +123,16 @@ static const char *intent_text(struct act_run *r, const struct action_ops *ops)
 }
 
 /* Intent first, durable, then the work, then the outcome. */
+struct step_state {
+	void *p;
+	void (*free_fn)(void *);
+};
+
 static int on_target(struct engine *e, const struct rb_step *s, const struct action_ops *ops, const struct tgt *t,
-		     int64_t deadline, struct cut_err *err)
+		     int64_t deadline, struct step_state *st, struct cut_err *err)
 {
-	struct act_run r = {.e = e, .s = s, .t = t, .deadline = deadline, .arena = arena_new(), .exit_status = -1};
+	struct act_run r = {.e = e, .s = s, .t = t, .deadline = deadline, .arena = arena_new(), .exit_status = -1,
+			    .state = &st->p, .state_free = &st->free_fn};
 	if (r.arena == NULL)
 		return cut_fail(err, CUT_ENOMEM, "out of memory");
 	eng_crash_point(e, "before-intent", s->id);
@@ -167,8 +173,11 @@ static int attempt(struct engine *e, const struct rb_step *s, struct cut_err *er
 		leader_last(t);
 	/* One target after another, in the order the plan showed; the first
 	 * failure stops the step so nothing runs on a state no one looked at. */
+	struct step_state st = {0};
 	for (size_t i = 0; rc == CUT_OK && i < t->n; i++)
-		rc = on_target(e, s, ops, &t->v[i], deadline, err);
+		rc = on_target(e, s, ops, &t->v[i], deadline, &st, err);
+	if (st.p && st.free_fn)
+		st.free_fn(st.p);
 	free(t);
 	return rc;
 }

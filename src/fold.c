@@ -143,6 +143,31 @@ static void on_step(struct fold *f, struct fold_step *s, const struct audit_even
 	}
 }
 
+const char *fold_fact(const struct fold *f, const char *key)
+{
+	for (size_t i = f->nfacts; i-- > 0;)
+		if (strcmp(f->facts[i].key, key) == 0)
+			return f->facts[i].value;
+	return NULL;
+}
+
+static void add_fact(struct fold *f, json_t *p)
+{
+	const char *k = jstr(p, "key"), *v = jstr(p, "value");
+	if (k == NULL || v == NULL)
+		return;
+	if (f->nfacts == f->factcap) {
+		size_t cap = f->factcap ? f->factcap * 2 : 8;
+		struct fold_fact *n = arena_alloc(f->arena, cap * sizeof *n);
+		if (n == NULL)
+			return;
+		if (f->nfacts)
+			memcpy(n, f->facts, f->nfacts * sizeof *n);
+		f->facts = n, f->factcap = cap;
+	}
+	f->facts[f->nfacts++] = (struct fold_fact){dup(f, k), dup(f, v)};
+}
+
 void fold_apply(struct fold *f, const struct audit_event *ev)
 {
 	f->events++;
@@ -158,6 +183,8 @@ void fold_apply(struct fold *f, const struct audit_event *ev)
 		f->outcome = dup(f, jstr(p, "outcome"));
 	} else if (strcmp(k, "note") == 0) {
 		f->notes++;
+	} else if (strcmp(k, "fact") == 0) {
+		add_fact(f, p);
 	} else if (strcmp(k, "status") == 0) {
 		f->last_status = dup(f, ev->payload);
 	} else if (strcmp(k, "decision") == 0 && p && jstr(p, "choice") &&

@@ -225,3 +225,51 @@ int zk_wipe_run(struct act_run *r, struct cut_err *err)
 	}
 	return rc;
 }
+
+static long txns_between(uint64_t a, uint64_t b)
+{
+	return ZK_EPOCH(a) == ZK_EPOCH(b) ? (long)ZK_COUNTER(b) - (long)ZK_COUNTER(a) : -1;
+}
+
+/*
+ * zk.fence: no write may reach the source after the copy. "record" keeps the
+ * source leader's zxid before the copy; "check" (after the copy, and again
+ * right before ClickHouse is switched) wants the same zxid now, and the
+ * copied logs ending exactly there. A ClickHouse insert that lands on the
+ * old ensemble after the copy is lost on the new one without a word.
+ */
+int zk_fence_run(struct act_run *r, struct cut_err *err)
+{
+	const struct subst_scope *sc = act_scope(r);
+	struct arena *a = act_arena(r);
+	const struct rb_param *p = rb_param(act_step(r), "phase");
+	bool record = p && p->value && strcmp(p->value, "record") == 0;
+	struct zk_srvr s;
+	zk_probe_srvr(sc->zk->host, port(sc->zk), 3000, &s);
+	say_node(r, sc->zk, &s);
+	if (s.role != ZR_LEADER && s.role != ZR_FOLLOWER && s.role != ZR_STANDALONE)
+		return cut_fail(err, CUT_EREFUSED, "%s does not serve (%s); its zxid cannot be read", sc->zk->name,
+				zk_role_name(s.role));
+	const char *now = arena_printf(a, "0x%llx", (unsigned long long)s.zxid);
+	const char *key = arena_printf(a, "fence.%s", sc->ensemble);
+	if (record) {
+		act_say(r, "fence for %s recorded at %s", sc->ensemble, now);
+		return act_fact_set(r, key, now, err);
+	}
+	const char *was = act_fact_get(r, key);
+	const char *copied = act_fact_get(r, arena_printf(a, "copy.%s.last_zxid", sc->ensemble));
+	if (was == NULL)
+		return cut_fail(err, CUT_EREFUSED, "no fence was recorded for %s in this run (zk.fence phase: record, before the copy)",
+				sc->ensemble);
+	uint64_t w = strtoull(was, NULL, 16), c = copied ? strtoull(copied, NULL, 16) : 0;
+	if (s.zxid != w)
+		return cut_fail(err, CUT_EREFUSED, "%s moved from %s to %s since the fence: %ld transaction(s) reached it after the "
+				"record and are not in the copy; stop what writes (ClickHouse?) and copy again",
+				sc->ensemble, was, now, txns_between(w, s.zxid));
+	if (copied && c != s.zxid)
+		return cut_fail(err, CUT_EREFUSED, "the copied logs end at %s but %s is at %s (%ld transaction(s) apart); copy again",
+				copied, sc->ensemble, now, txns_between(c, s.zxid));
+	act_say(r, "fence holds: %s is still at %s%s%s", sc->ensemble, now, copied ? ", where the copied logs end" : "",
+		copied ? "" : " (no copy in this run to compare with)");
+	return CUT_OK;
+}

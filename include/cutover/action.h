@@ -8,6 +8,8 @@
 #define CUTOVER_ACTION_H
 
 #include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
 
 #include "cutover/runbook.h"
 #include "cutover/subst.h"
@@ -53,6 +55,8 @@ struct arena *act_arena(struct act_run *r); /* freed after the target */
 /* A param with ${...} expanded for this target (mode: SUBST_SHELL or SUBST_PATH). */
 const char *act_param(struct act_run *r, const char *key, const char *dfl, int mode, struct cut_err *err);
 int act_exec(struct act_run *r, const char *cmd, int *exit_status, struct cut_err *err);
+/* Run a command and keep its stdout (at most max bytes, malloc'd); stderr goes to the audit. */
+int act_capture(struct act_run *r, const char *cmd, int *exit_status, char **out, size_t max, struct cut_err *err);
 /* Replace a file on the target (temporary name, sync, rename). */
 int act_write_file(struct act_run *r, const char *path, const char *data, size_t len, struct cut_err *err);
 /* A whole file from the target, at most max bytes (malloc'd, NUL-terminated). */
@@ -62,6 +66,23 @@ void act_say(struct act_run *r, const char *fmt, ...) __attribute__((format(prin
 /* The ensemble ClickHouse points at when this step starts, and whether the runbook is a rollback. */
 const char *act_ck_on(const struct act_run *r);
 bool act_in_rollback(const struct act_run *r);
+/* Stream a file of any size out of / into the target; the callbacks see every byte. */
+int act_stream_read(struct act_run *r, const char *path, void (*sink)(void *ud, const char *buf, size_t len), void *ud,
+		    struct cut_err *err);
+int act_stream_write(struct act_run *r, const char *path, ssize_t (*src)(void *ud, char *buf, size_t cap), void *ud,
+		     struct cut_err *err);
+/* Another node for the same step (a copy's source): its own connection, its own output. */
+struct act_run *act_open_other(struct act_run *r, const char *name, const char *host, const struct inv_ssh *ssh,
+			       const struct subst_scope *sc);
+void act_close_other(struct act_run *o, int rc);
+/* State shared by one step's targets (a copy's staged files); free_fn runs when the step ends. */
+void *act_step_get(struct act_run *r);
+void act_step_set(struct act_run *r, void *state, void (*free_fn)(void *));
+/* Facts: small named values in the audit ("fence.old" = "0x100002a4e"), read back by later steps. */
+int act_fact_set(struct act_run *r, const char *key, const char *value, struct cut_err *err);
+const char *act_fact_get(struct act_run *r, const char *key);
+/* Progress of long work for the screen: an event, at most a few per second. */
+void act_progress(struct act_run *r, const char *what, uint64_t done, uint64_t total);
 /* Wait ms, or less when canceled or out of time (then CUT_ECANCELED / CUT_ETIMEOUT). */
 int act_sleep(struct act_run *r, int ms, struct cut_err *err);
 

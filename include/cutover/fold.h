@@ -18,6 +18,8 @@
  *   interrupted step: {targets}  the step was running when the program died
  *   decision    step: {choice: retry|skip|rollback|abort|rerun|done, reason}
  *   note        {text}
+ *   fact        {key, value}   a value a later step reads (a fence's zxid)
+ *   progress    step, target: {what, done, total}
  *   run_end     {outcome}
  */
 #ifndef CUTOVER_FOLD_H
@@ -72,7 +74,14 @@ struct fold {
 	const char *last_status; /* JSON of the newest live snapshot */
 	size_t notes, events;
 	bool canceled;
+	struct fold_fact {
+		const char *key, *value;
+	} *facts;
+	size_t nfacts, factcap;
 };
+
+/* The newest value of a fact, or NULL. */
+const char *fold_fact(const struct fold *f, const char *key);
 
 int fold_init(struct fold *f, const struct runbook *rb);
 void fold_free(struct fold *f);

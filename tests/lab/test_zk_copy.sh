@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# zk.copy and zk.fence on the lab (tests/lab/zk-copy.yaml). A clean copy: one
+# destination broken mid-way fails alone, the retry copies only what is
+# missing, every file on every new node has the old leader's bytes, and the
+# new ensemble starts with the old one's tree. Then a dirty one: a ClickHouse
+# insert that lands on the old ensemble after the copy trips the fence.
+set -u
+. "$(dirname "$0")/testlib.sh"
+CUT="$root/cutover"; INV="$here/inventory.yaml"; RB="$here/zk-copy.yaml"
+W=$(mktemp -d /tmp/cutover-zkcopy-XXXXXX); trap 'exec 7>&- 2>/dev/null; rm -rf "$W"' EXIT
+"$LAB" down >/dev/null 2>&1; rm -rf "$LAB_DIR"
+"$LAB" up >/dev/null || { not_ok "lab up"; finish; exit 1; }
+role() { srvr "$1" | sed -n 's/^Mode: //p'; }
+leader_of() { for n in 1 2 3; do [ "$(role "$2.$n")" = leader ] && echo "$1$n"; done; }
+start_run() { # audit
+  rm -f "$W/in"; mkfifo "$W/in"
+  "$CUT" run "$RB" -i "$INV" --audit "$1" --plain --operator alice <"$W/in" >"$W/out" 2>&1 &
+  run_pid=$!
+  exec 7>"$W/in"
+}
+say() { printf '%s\n' "$@" >&7; }
+wait_for() { # pattern [count]
+  for _ in $(seq 900); do [ "$(grep -c -- "$1" "$W/out")" -ge "${2:-1}" ] && return 0; sleep 0.2; done
+  echo "  (timed out waiting for '$1')"; tail -5 "$W/out"; return 1
+}
+end_run() { exec 7>&-; wait "$run_pid"; }
+
+# ---- a clean copy, with one destination failing on the way ----------------------------------
+A=$W/a.db
+start_run "$A"
+wait_for "confirm stop-writers" && say yes
+wait_for "confirm stop-clickhouse" && say yes bob
+wait_for "confirm fence-record" && say yes
+wait_for "confirm stop-new" && say yes bob
+wait_for "confirm wipe-new" && say yes bob
+wait_for "confirm copy" || true
+old_leader=$(leader_of old 127.0.1)
+# new2's snapshot dir becomes a file: that destination fails, the others must not care
+rmdir "$LAB_DIR/zk/new2/data/version-2" && echo "in the way" >"$LAB_DIR/zk/new2/data/version-2"
+say yes bob
+wait_for "choice \[retry" && rm "$LAB_DIR/zk/new2/data/version-2" && say retry
+wait_for "confirm copy" 2 && say yes bob
+wait_for "confirm fence-check" && say yes
+wait_for "confirm start-new" && say yes
+wait_for "confirm quorum" && say yes
+end_run
+check_eq "the run ends succeeded" 0 "$?"
+q() { sqlite3 "$A" "$1"; }
+check "the first copy failed on new2 only" grep -q "new2: .*version-2" <<<"$(q "select payload from events where kind='step_end' and step='copy' and not json_extract(payload,'\$.ok')")"
+check_eq "new1 was done before new2 failed" 1 "$(q "select count(*) from events where kind='target_end' and step='copy' and target='new1' and json_extract(payload,'\$.ok') and seq < (select min(seq) from events where kind='target_end' and step='copy' and target='new2')")"
+check "the retry kept new1's verified files" test "$(q "select count(*) from events where kind='output' and step='copy' and target='new1' and payload like '%already there and verified%'")" -ge 1
+check "progress events were written for the copy pane" test "$(q "select count(*) from events where kind='progress' and step='copy'")" -ge 3
+files=$(q "select json_extract(payload,'\$.text') from events where kind='output' and step='copy' and payload like '%written and verified%'" | sed -n 's/^\([a-z]*\.[0-9a-f]*\): .*/\1/p' | sort -u)
+check "snapshot and logs were copied" test -n "$files"
+for f in $files; do
+  case $f in snapshot.*) sub=data ;; *) sub=log ;; esac
+  src=$(sha256sum "$LAB_DIR/zk/$old_leader/$sub/version-2/$f" | cut -d' ' -f1)
+  for n in 1 2 3; do
+    check_eq "new$n/$sub/version-2/$f has the old leader's bytes" "$src" "$(sha256sum "$LAB_DIR/zk/new$n/$sub/version-2/$f" 2>/dev/null | cut -d' ' -f1)"
+  done
+done
+check_eq "no snapshot went into a log dir" 0 "$(ls "$LAB_DIR"/zk/new*/log/version-2 | grep -c '^snapshot\.')"
+new_leader=$(leader_of new 127.0.2)
+check_eq "the new ensemble serves the old one's tree (node count)" \
+  "$(srvr 127.0.1.${old_leader#old} | sed -n 's/^Node count: //p')" "$(srvr 127.0.2.${new_leader#new} | sed -n 's/^Node count: //p')"
+check "the fence held" grep -q "fence holds" "$W/out"
+check "audit verify passes" "$CUT" audit verify --audit "$A" >/dev/null
+
+# ---- a dirty copy: an insert reaches the old ensemble after the copy -------------------------
+B=$W/b.db
+start_run "$B"
+wait_for "confirm stop-writers" && say yes
+wait_for "confirm stop-clickhouse" && say yes bob
+wait_for "confirm fence-record" && say yes
+wait_for "confirm stop-new" && say yes bob
+wait_for "confirm wipe-new" && say yes bob
+wait_for "confirm copy" && say yes bob
+wait_for "confirm fence-check"
+"$LAB_DIR/ck/ck1/bin/clickhouse.sh" start >/dev/null 2>&1
+ck 127.0.3.1 "INSERT INTO lab.rt_2948 (task, seq, ts, payload) VALUES (2948, 999999, 0, 'late')" >/dev/null 2>&1
+say yes
+wait_for "choice \[retry" && say abort
+end_run
+check "the fence trips on the late insert" grep -q "transaction(s) reached it after the record and are not in the copy" \
+  <<<"$(sqlite3 "$B" "select payload from events where kind='step_end' and step='fence-check'")"
+check_eq "the run is recorded as aborted" aborted "$(sqlite3 "$B" "select outcome from runs")"
+"$LAB" down >/dev/null 2>&1; rm -rf "$LAB_DIR"
+finish

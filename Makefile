@@ -12,8 +12,8 @@
 PKG_CONFIG ?= pkg-config
 PKGS = ncursesw libssh libcurl libxml-2.0 sqlite3 yaml-0.1 jansson libcrypto
 # libzookeeper-mt ships no .pc file in Debian 12: its headers and library are
-# at fixed places.
-ZK_CFLAGS = -I/usr/include/zookeeper
+# at fixed places. THREADED selects the multi-threaded library's sync API.
+ZK_CFLAGS = -I/usr/include/zookeeper -DTHREADED
 ZK_LIBS = -lzookeeper_mt
 
 CC ?= cc

@@ -21,7 +21,14 @@ int zk_wait_quorum_run(struct act_run *r, struct cut_err *err);
 int zk_wipe_run(struct act_run *r, struct cut_err *err);
 int zk_fence_run(struct act_run *r, struct cut_err *err);
 
+/* zk_preflight.c */
+int zk_preflight_run(struct act_run *r, struct cut_err *err);
+
+/* zk_compare.c */
+int zk_compare_run(struct act_run *r, struct cut_err *err);
+
 /* zk_copy.c */
 int zk_copy_run(struct act_run *r, struct cut_err *err);
+int zk_fence_scan(struct act_run *r, uint64_t after, long *tree, long *sessions, struct cut_err *err);
 
 #endif

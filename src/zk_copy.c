@@ -395,3 +395,47 @@ int zk_copy_run(struct act_run *r, struct cut_err *err)
 		rc = push_one(r, st, i, st->sel.files[i].snapshot ? dd : ld, err);
 	return rc;
 }
+
+/*
+ * For zk.fence: the transactions the target (a source leader) holds after
+ * zxid `after`, split into those that change the tree and those that only
+ * open or close sessions (a ZooKeeper client such as zk.compare makes those).
+ */
+int zk_fence_scan(struct act_run *r, uint64_t after, long *tree, long *sessions, struct cut_err *err)
+{
+	const struct subst_scope *sc = act_scope(r);
+	struct arena *a = act_arena(r);
+	*tree = *sessions = 0;
+	const char *ld = subst(a, sc->zk->data_log_dir ? sc->zk->data_log_dir : sc->zk->data_dir, sc, SUBST_PATH, err);
+	if (ld == NULL)
+		return err->code;
+	ld = arena_printf(a, "%s/version-2", ld);
+	struct rfile *v = NULL;
+	size_t n = 0;
+	int rc = list_remote(r, ld, &v, &n, err);
+	char dir[128];
+	const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/var/tmp";
+	snprintf(dir, sizeof dir, "%s/cutover-fence-XXXXXX", tmp);
+	if (rc == CUT_OK && mkdtemp(dir) == NULL)
+		rc = cut_fail(err, CUT_EIO, "cannot make a scratch dir in %s: %s", tmp, strerror(errno));
+	size_t first = n;
+	for (size_t i = 0; i < n; i++) /* the log holding `after`, and every later one */
+		if (!v[i].snap && (first == n || v[i].zxid <= after))
+			first = i;
+	for (size_t i = first; rc == CUT_OK && i < n; i++) {
+		if (v[i].snap)
+			continue;
+		const char *local = arena_printf(a, "%s/%s", dir, v[i].name);
+		char sha[HASH_HEX_LEN + 1];
+		struct zk_log l;
+		rc = fetch(r, arena_printf(a, "%s/%s", ld, v[i].name), local, v[i].size, sha, err);
+		if (rc == CUT_OK && (rc = zk_log_read_after(local, after, &l, err)) == CUT_OK) {
+			*tree += l.after_tree_txns;
+			*sessions += l.after_txns - l.after_tree_txns;
+		}
+		unlink(local);
+	}
+	rmdir(dir);
+	free(v);
+	return rc;
+}

@@ -337,14 +337,18 @@ static int records(struct rd *r, struct zk_log *l)
 		}
 		uint64_t zxid = be(buf + 12, 8);
 		int type = (int)(int32_t)(uint32_t)be(buf + 28, 4);
-		if (l->txns > 0 && zxid != l->last_zxid + 1 &&
-		    !(ZK_EPOCH(zxid) > ZK_EPOCH(l->last_zxid) && ZK_COUNTER(zxid) == 1) && l->gap_after == 0)
+		if (l->txns > 0 && !ZK_FOLLOWS(l->last_zxid, zxid) && l->gap_after == 0)
 			l->gap_after = l->last_zxid;
 		if (l->txns == 0)
 			l->first_zxid = zxid;
 		l->last_zxid = zxid;
 		l->txns++;
 		count_type(l, type);
+		if (zxid > l->after) {
+			l->after_txns++;
+			/* createSession and closeSession move the zxid, not the tree */
+			l->after_tree_txns += type != -10 && type != -11;
+		}
 		if (type == 14)
 			multi_types(l, buf + 32, (size_t)len - 32);
 		l->end = r->off;
@@ -355,7 +359,13 @@ static int records(struct rd *r, struct zk_log *l)
 
 int zk_log_read(const char *path, struct zk_log *l, struct cut_err *err)
 {
+	return zk_log_read_after(path, UINT64_MAX, l, err);
+}
+
+int zk_log_read_after(const char *path, uint64_t after, struct zk_log *l, struct cut_err *err)
+{
 	memset(l, 0, sizeof *l);
+	l->after = after;
 	if (!zk_file_zxid(path, "log", &l->name_zxid))
 		return cut_fail(err, CUT_EINVAL, "%s is not named log.<hex zxid>", path);
 	FILE *f = fopen(path, "rb");

@@ -79,35 +79,67 @@ static void parse(char *buf, struct zk_srvr *out)
 		snprintf(out->error, sizeof out->error, "%.150s", buf[0] ? buf : "empty answer");
 }
 
+/* Send a four-letter word, read the answer to EOF; 0, or -1 with role and error in s. */
+static int exchange(const char *host, int port, const char *word, int timeout_ms, char **out, size_t *outlen,
+		    struct zk_srvr *s)
+{
+	int64_t deadline = xp_now_ms() + timeout_ms;
+	*out = NULL;
+	int fd = dial(host, port, deadline, s);
+	if (fd < 0)
+		return -1;
+	size_t len = 0, cap = 4096;
+	char *buf = malloc(cap);
+	bool sent = false;
+	for (; buf;) {
+		int left = (int)(deadline - xp_now_ms());
+		struct pollfd p = {.fd = fd, .events = sent ? POLLIN : POLLOUT};
+		if (left <= 0 || poll(&p, 1, left) != 1) {
+			s->role = ZR_NOANSWER;
+			snprintf(s->error, sizeof s->error, "%s:%d: no answer to %s within %d ms", host, port, word, timeout_ms);
+			close(fd);
+			free(buf);
+			return -1;
+		}
+		if (!sent) {
+			sent = write(fd, word, 4) == 4;
+			continue;
+		}
+		if (len + 1 == cap) {
+			char *b = cap < (1u << 20) ? realloc(buf, cap *= 2) : NULL;
+			if (b == NULL)
+				break;
+			buf = b;
+		}
+		ssize_t n = read(fd, buf + len, cap - 1 - len);
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	if (buf == NULL)
+		return -1;
+	buf[len] = '\0';
+	*out = buf;
+	*outlen = len;
+	return 0;
+}
+
+int zk_4lw(const char *host, int port, const char *word, int timeout_ms, char **out, size_t *len)
+{
+	struct zk_srvr s;
+	memset(&s, 0, sizeof s);
+	return exchange(host, port, word, timeout_ms, out, len, &s);
+}
+
 void zk_probe_srvr(const char *host, int port, int timeout_ms, struct zk_srvr *out)
 {
 	memset(out, 0, sizeof *out);
 	out->znodes = -1;
-	int64_t deadline = xp_now_ms() + timeout_ms;
-	int fd = dial(host, port, deadline, out);
-	if (fd < 0)
+	char *buf;
+	size_t len;
+	if (exchange(host, port, "srvr", timeout_ms, &buf, &len, out) != 0)
 		return;
-	char buf[4096];
-	size_t len = 0;
-	bool sent = false;
-	for (;;) {
-		int left = (int)(deadline - xp_now_ms());
-		struct pollfd p = {.fd = fd, .events = sent ? POLLIN : POLLOUT};
-		if (left <= 0 || poll(&p, 1, left) != 1) {
-			out->role = ZR_NOANSWER;
-			snprintf(out->error, sizeof out->error, "%s:%d: no answer to srvr within %d ms", host, port, timeout_ms);
-			close(fd);
-			return;
-		}
-		if (!sent) {
-			sent = write(fd, "srvr", 4) == 4;
-			continue;
-		}
-		ssize_t n = read(fd, buf + len, sizeof buf - 1 - len);
-		if (n <= 0 || (len += (size_t)n) == sizeof buf - 1)
-			break;
-	}
-	close(fd);
-	buf[len] = '\0';
 	parse(buf, out);
+	free(buf);
 }

@@ -117,8 +117,7 @@ static int check_chain(struct ent *logs, size_t first, size_t nl, bool for_34, s
 			return cut_fail(err, CUT_ECORRUPT, "%s: transactions missing after zxid 0x%llx", name,
 					(unsigned long long)l.gap_after);
 		if (l.txns > 0 && l.last_zxid > at) {
-			uint64_t next = l.first_zxid > at ? l.first_zxid : at + 1;
-			if (l.first_zxid > at + 1 && !(ZK_EPOCH(next) > ZK_EPOCH(at) && ZK_COUNTER(next) == 1))
+			if (l.first_zxid > at + 1 && !ZK_FOLLOWS(at, l.first_zxid))
 				return cut_fail(err, CUT_ECORRUPT, "gap: nothing holds zxids 0x%llx to 0x%llx (before %s); "
 						"ZooKeeper would replay over the hole and serve a wrong tree",
 						(unsigned long long)at + 1, (unsigned long long)l.first_zxid - 1, name);

@@ -32,7 +32,29 @@ struct zk_srvr {
 
 /* `srvr` on host:port; the result's role says down (refused) or no answer. */
 void zk_probe_srvr(const char *host, int port, int timeout_ms, struct zk_srvr *out);
+/* Any four-letter word: the whole answer, malloc'd; 0, or -1 with *out NULL. */
+int zk_4lw(const char *host, int port, const char *word, int timeout_ms, char **out, size_t *len);
 const char *zk_role_name(enum zk_role r);
+
+/*
+ * The full probe of one node, for `cutover status` and the node panes:
+ * AdminServer JSON first (/commands/srvr and /commands/mntr), else the srvr
+ * and mntr four-letter words (mntr only where the whitelist allows it), and
+ * Prometheus text metrics when the inventory gives a metrics port. -1: unknown.
+ */
+struct zk_status {
+	struct zk_srvr s;     /* role, zxid, znodes, version, error */
+	long conns, outstanding, synced_followers;
+	double avg_latency, max_latency;
+	char source[48];      /* "admin", "4lw srvr", "4lw srvr+mntr", "+prometheus" */
+	long long at_ms;      /* monotonic time of the probe */
+};
+
+void zk_probe_full(const struct inv_zk_node *z, int timeout_ms, struct zk_status *out);
+/* Parse a Prometheus text page into the fields it carries (synced_followers, latencies, ...). */
+void zk_parse_prometheus(const char *page, struct zk_status *out);
+/* GET http://host:port/path into a malloc'd NUL-terminated body; NULL on any failure (why in err). */
+char *zk_http_get(const char *host, int port, const char *path, int timeout_ms, char *err, size_t errlen);
 
 enum live_up { LIVE_NOANSWER, LIVE_DOWN, LIVE_UP, LIVE_UNKNOWN };
 

@@ -23,6 +23,10 @@
 
 #define ZK_EPOCH(z) ((uint32_t)((uint64_t)(z) >> 32))
 #define ZK_COUNTER(z) ((uint32_t)((uint64_t)(z) & 0xffffffffu))
+/* Does zxid b follow a directly? The next counter, or the first txn of the
+ * next epoch. An epoch skipped entirely could hide a missing log, so it
+ * does not count as following. */
+#define ZK_FOLLOWS(a, b) ((b) == (a) + 1 || (ZK_EPOCH(b) == ZK_EPOCH(a) + 1 && ZK_COUNTER(b) == 1))
 
 struct zk_snap {
 	uint64_t name_zxid;  /* from snapshot.<hex> */
@@ -52,12 +56,16 @@ struct zk_log {
 	uint64_t end;       /* bytes up to the last good record */
 	uint64_t size;      /* the file's size, padding included */
 	bool torn;          /* a partial record at the end (ZooKeeper treats it as EOF) */
+	uint64_t after;     /* zk_log_read_after: count what comes after this zxid */
+	long after_txns, after_tree_txns; /* ... all of it, and what changes the tree (not sessions) */
 	bool valid;         /* header good, no CRC error */
 	char error[256];
 };
 
 int zk_snap_read(const char *path, struct zk_snap *out, struct cut_err *err);
 int zk_log_read(const char *path, struct zk_log *out, struct cut_err *err);
+/* The same, also counting the transactions after zxid `after` (a fence's zxid). */
+int zk_log_read_after(const char *path, uint64_t after, struct zk_log *out, struct cut_err *err);
 /* "snapshot.1a2b" -> 0x1a2b; false when the name is not one of ZooKeeper's. */
 bool zk_file_zxid(const char *name, const char *prefix, uint64_t *zxid);
 /* The transaction type's name ("create", "multi", ...). */

@@ -53,6 +53,22 @@ check "and the killed node shows as down" grep -q "$after (127.0.2.${after#new}:
 "$LAB_DIR/zk/$after/bin/zkServer.sh" start >/dev/null 2>&1
 for _ in $(seq 60); do [ -n "$(role 127.0.2.${after#new})" ] && break; sleep 0.5; done
 
+# zk.preflight: the lab's new nodes are ready; a compressed-snapshot setting is refused
+cat >"$W/preflight.yaml" <<'YAML'
+runbook: preflight-only
+kind: migration
+steps:
+  - {id: preflight, title: preflight, action: zk.preflight, targets: [new.all], params: {against: old}, simple: true}
+YAML
+printf 'yes\n' | "$CUT" run "$W/preflight.yaml" -i "$INV" --audit "$W/p1.db" --plain --operator alice >"$W/out" 2>&1
+check_eq "zk.preflight passes on the lab's new ensemble" 0 "$?"
+check "it reports both ensembles' versions" grep -q "old1 (old): ZooKeeper 3.8" "$W/out"
+cp "$LAB_DIR/zk/new2/conf/zoo.cfg" "$W/zoo.cfg.keep"
+echo "snapshot.compression.method=gz" >>"$LAB_DIR/zk/new2/conf/zoo.cfg"
+printf 'yes\nabort\n' | "$CUT" run "$W/preflight.yaml" -i "$INV" --audit "$W/p2.db" --plain --operator alice >"$W/out" 2>&1
+cp "$W/zoo.cfg.keep" "$LAB_DIR/zk/new2/conf/zoo.cfg"
+check "snapshot compression on new2 is refused" grep -q "new2: snapshot.compression.method=gz" "$W/out"
+
 # the ensemble ClickHouse uses cannot be wiped: the run is refused before it starts
 cat >"$W/wipe-old.yaml" <<'YAML'
 runbook: wipe-old

@@ -43,6 +43,7 @@ wait_for "confirm copy" 2 && say yes bob
 wait_for "confirm fence-check" && say yes
 wait_for "confirm start-new" && say yes
 wait_for "confirm quorum" && say yes
+wait_for "confirm compare" && say yes
 end_run
 check_eq "the run ends succeeded" 0 "$?"
 q() { sqlite3 "$A" "$1"; }
@@ -54,9 +55,12 @@ files=$(q "select json_extract(payload,'\$.text') from events where kind='output
 check "snapshot and logs were copied" test -n "$files"
 for f in $files; do
   case $f in snapshot.*) sub=data ;; *) sub=log ;; esac
-  src=$(sha256sum "$LAB_DIR/zk/$old_leader/$sub/version-2/$f" | cut -d' ' -f1)
+  # the hash the copy computed while reading the source
+  src=$(q "select json_extract(payload,'\$.text') from events where kind='output' and step='copy' and payload like '%$f: % written and verified%'" \
+        | sed -n 's/.*(sha256 \([0-9a-f]*\)\.\.\.).*/\1/p' | head -1)
   for n in 1 2 3; do
-    check_eq "new$n/$sub/version-2/$f has the old leader's bytes" "$src" "$(sha256sum "$LAB_DIR/zk/new$n/$sub/version-2/$f" 2>/dev/null | cut -d' ' -f1)"
+    got=$(sha256sum "$LAB_DIR/zk/new$n/$sub/version-2/$f" 2>/dev/null | cut -c1-12)
+    check_eq "new$n/$sub/version-2/$f has the source's bytes" "$src" "$got"
   done
 done
 check_eq "no snapshot went into a log dir" 0 "$(ls "$LAB_DIR"/zk/new*/log/version-2 | grep -c '^snapshot\.')"
@@ -64,6 +68,7 @@ new_leader=$(leader_of new 127.0.2)
 check_eq "the new ensemble serves the old one's tree (node count)" \
   "$(srvr 127.0.1.${old_leader#old} | sed -n 's/^Node count: //p')" "$(srvr 127.0.2.${new_leader#new} | sed -n 's/^Node count: //p')"
 check "the fence held" grep -q "fence holds" "$W/out"
+check "zk.compare finds the trees equal" grep -q "old: [0-9]* nodes, new: [0-9]* nodes; 0 difference(s)" "$W/out"
 check "audit verify passes" "$CUT" audit verify --audit "$A" >/dev/null
 
 # ---- a dirty copy: an insert reaches the old ensemble after the copy -------------------------
@@ -81,8 +86,20 @@ ck 127.0.3.1 "INSERT INTO lab.rt_2948 (task, seq, ts, payload) VALUES (2948, 999
 say yes
 wait_for "choice \[retry" && say abort
 end_run
-check "the fence trips on the late insert" grep -q "transaction(s) reached it after the record and are not in the copy" \
+check "the fence trips on the late insert" grep -q "transaction(s) reached it and are not in the copy" \
   <<<"$(sqlite3 "$B" "select payload from events where kind='step_end' and step='fence-check'")"
 check_eq "the run is recorded as aborted" aborted "$(sqlite3 "$B" "select outcome from runs")"
+# start the new ensemble on the dirty copy: zk.compare names what the late insert wrote
+for n in 1 2 3; do "$LAB_DIR/zk/new$n/bin/zkServer.sh" start >/dev/null 2>&1; done
+for _ in $(seq 120); do [ -n "$(leader_of new 127.0.2)" ] && break; sleep 0.5; done
+cat >"$W/compare.yaml" <<'YAML'
+runbook: compare-only
+kind: migration
+steps:
+  - {id: compare, title: compare, action: zk.compare, params: {left: old, right: new}, simple: true}
+YAML
+printf 'yes\nabort\n' | "$CUT" run "$W/compare.yaml" -i "$INV" --audit "$W/c.db" --plain --operator alice >"$W/out" 2>&1
+check "after the dirty copy zk.compare fails" grep -q "the trees of old and new differ" "$W/out"
+check "and names the late insert's paths" grep -q "/rt_2948/.*only in old\|/rt_2948/.*differs\|/rt_2948.*cversion" "$W/out"
 "$LAB" down >/dev/null 2>&1; rm -rf "$LAB_DIR"
 finish

@@ -10,7 +10,17 @@ set -u
 CUT="$root/cutover"
 W=$(mktemp -d /tmp/cutover-zkfiles-XXXXXX); trap 'rm -rf "$W"' EXIT
 CP=/usr/share/java/zookeeper.jar:/usr/share/java/slf4j-api.jar:/usr/share/java/slf4j-simple.jar:/usr/share/java/commons-cli.jar
-leader=$(for n in 1 2 3; do [ "$(srvr 127.0.1.$n | sed -n 's/^Mode: //p')" = leader ] && echo "old$n"; done)
+leader_now() { for n in 1 2 3; do [ "$(srvr 127.0.1.$n | sed -n 's/^Mode: //p')" = leader ] && echo "old$n"; done; }
+# Restarting the whole ensemble gives every node a new log once writes go on,
+# and the new leader a clean snapshot: a fresh lab then has several of each.
+# Twice, so that a fallback to an older snapshot has a chain of three logs.
+for round in 1 2; do
+  for n in 1 2 3; do "$LAB_DIR/zk/old$n/bin/zkServer.sh" stop >/dev/null 2>&1; done
+  for n in 1 2 3; do "$LAB_DIR/zk/old$n/bin/zkServer.sh" start >/dev/null 2>&1; done
+  for _ in $(seq 120); do [ -n "$(leader_now)" ] && break; sleep 0.5; done
+  sleep 8 # the writers write again: a log in the new epoch
+done
+leader=$(leader_now)
 # a still copy of the leader's files: the live ones grow while we read
 mkdir -p "$W/snap" "$W/log"
 cp "$LAB_DIR/zk/$leader/data/version-2/"snapshot.* "$W/snap/"
@@ -52,16 +62,18 @@ check "and takes the older snapshot with a longer replay" \
   test "$(txns "$sel")" -gt "$(txns "$("$CUT" zk select "$W/snap" "$W/log")")"
 
 # a missing middle log: ZooKeeper would replay over the hole
-nlogs=$(ls "$W/log" | wc -l)
-if [ "$nlogs" -ge 2 ]; then
-  cp -r "$W/log" "$W/gap"; rm "$W/gap/$(ls "$W/gap" | sort -t. -k2 | head -1)"
+chain=$(grep '/log\.' <<<"$sel" | cut -f1 | xargs -n1 basename)
+if [ "$(wc -l <<<"$chain")" -ge 3 ]; then
+  cp -r "$W/log" "$W/gap"; rm "$W/gap/$(sed -n 2p <<<"$chain")"
   err=$("$CUT" zk select "$W/bad" "$W/gap" 2>&1); rc=$?
   check_eq "a chain with a missing log is refused (exit 1)" 1 "$rc"
   check "the refusal names the hole" grep -q "gap: nothing holds zxids" <<<"$err"
+else
+  not_ok "the lab should have written a chain of 3 logs (has: $chain)"
 fi
 # a torn last record in a log that later logs follow
-first=$(ls "$W/log" | sort -t. -k2 | head -1)
-if [ "$nlogs" -ge 2 ]; then
+if [ "$(wc -l <<<"$chain")" -ge 2 ]; then
+  first=$(head -1 <<<"$chain")
   cp -r "$W/log" "$W/torn"
   used=$("$CUT" zk inspect "$W/torn/$first" | sed -n 's/.*bytes (\([0-9]*\) used).*/\1/p')
   truncate -s $((used - 3)) "$W/torn/$first"

@@ -1,0 +1,198 @@
+/*
+ * zk_status: the full probe of one ZooKeeper node (see include/cutover/probe.h).
+ * Every source has its own timeout; a node that answers none shows as
+ * "no answer" with the reason, never as a stale value.
+ */
+#include <curl/curl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cutover/probe.h"
+
+struct body {
+	char *p;
+	size_t n;
+};
+
+static size_t collect(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+	struct body *b = ud;
+	size_t k = size * nmemb;
+	if (b->n + k > (8u << 20))
+		return 0; /* a metrics page is small; anything bigger is not one */
+	char *q = realloc(b->p, b->n + k + 1);
+	if (q == NULL)
+		return 0;
+	memcpy(q + b->n, ptr, k);
+	b->p = q;
+	b->n += k;
+	b->p[b->n] = '\0';
+	return k;
+}
+
+char *zk_http_get(const char *host, int port, const char *path, int timeout_ms, char *err, size_t errlen)
+{
+	char url[300];
+	snprintf(url, sizeof url, "http://%s:%d%s", host, port, path);
+	CURL *h = curl_easy_init();
+	struct body b = {0};
+	if (h == NULL)
+		return snprintf(err, errlen, "curl init failed"), NULL;
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)timeout_ms);
+	curl_easy_setopt(h, CURLOPT_PROXY, "");
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
+	CURLcode rc = curl_easy_perform(h);
+	long code = 0;
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+	curl_easy_cleanup(h);
+	if (rc != CURLE_OK || code != 200) {
+		snprintf(err, errlen, "%.120s: %s", url, rc != CURLE_OK ? curl_easy_strerror(rc) : "not HTTP 200");
+		free(b.p);
+		return NULL;
+	}
+	return b.p ? b.p : calloc(1, 1);
+}
+
+static long jlong(json_t *o, const char *k)
+{
+	json_t *v = json_object_get(o, k);
+	return json_is_number(v) ? (long)json_number_value(v) : -1;
+}
+
+static enum zk_role role_of(const char *s)
+{
+	if (s == NULL)
+		return ZR_UNKNOWN;
+	return strcmp(s, "leader") == 0 ? ZR_LEADER : strcmp(s, "follower") == 0 ? ZR_FOLLOWER
+	     : strcmp(s, "observer") == 0 ? ZR_OBSERVER : strcmp(s, "standalone") == 0 ? ZR_STANDALONE : ZR_UNKNOWN;
+}
+
+/* The AdminServer: srvr for role and zxid, mntr for what srvr lacks. */
+static bool from_admin(const struct inv_zk_node *z, int tmo, struct zk_status *st, char *why, size_t wl)
+{
+	int port = z->admin_port ? z->admin_port : 8080;
+	char *srvr = zk_http_get(z->host, port, "/commands/srvr", tmo, why, wl);
+	json_t *j = srvr ? json_loads(srvr, 0, NULL) : NULL;
+	free(srvr);
+	if (j == NULL)
+		return false;
+	json_t *ss = json_object_get(j, "server_stats");
+	const char *e = json_string_value(json_object_get(j, "error"));
+	if (!json_is_object(ss)) { /* LOOKING: "not currently serving requests" */
+		st->s.role = ZR_UNKNOWN;
+		snprintf(st->s.error, sizeof st->s.error, "%.150s", e ? e : "no server_stats");
+	} else {
+		st->s.role = role_of(json_string_value(json_object_get(ss, "server_state")));
+		st->s.zxid = (uint64_t)json_integer_value(json_object_get(ss, "last_processed_zxid"));
+		st->s.znodes = jlong(j, "node_count");
+		st->conns = jlong(ss, "num_alive_client_connections");
+		st->outstanding = jlong(ss, "outstanding_requests");
+		st->avg_latency = json_number_value(json_object_get(ss, "avg_latency"));
+		st->max_latency = json_number_value(json_object_get(ss, "max_latency"));
+	}
+	const char *v = json_string_value(json_object_get(j, "version"));
+	v = v ? v : "";
+	snprintf(st->s.version, sizeof st->s.version, "%.*s", (int)strcspn(v, ",-"), v);
+	json_decref(j);
+	char *mntr = zk_http_get(z->host, port, "/commands/mntr", tmo, why, wl);
+	json_t *m = mntr ? json_loads(mntr, 0, NULL) : NULL;
+	free(mntr);
+	if (m) {
+		st->synced_followers = jlong(m, "synced_followers");
+		json_decref(m);
+	}
+	snprintf(st->source, sizeof st->source, "admin");
+	return true;
+}
+
+/* mntr over TCP, where the node's whitelist allows it (since 3.5.3 only srvr is on by default). */
+static bool from_4lw_mntr(const struct inv_zk_node *z, int tmo, struct zk_status *st)
+{
+	char *page = NULL;
+	size_t n = 0;
+	if (zk_4lw(z->host, z->client_port ? z->client_port : 2181, "mntr", tmo, &page, &n) != 0 || page == NULL)
+		return false;
+	bool any = false;
+	char *save = NULL;
+	for (char *l = strtok_r(page, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+		char key[64];
+		double val;
+		if (sscanf(l, "zk_%63s %lf", key, &val) != 2)
+			continue;
+		any = true;
+		if (strcmp(key, "synced_followers") == 0)
+			st->synced_followers = (long)val;
+		else if (strcmp(key, "num_alive_connections") == 0)
+			st->conns = (long)val;
+		else if (strcmp(key, "outstanding_requests") == 0)
+			st->outstanding = (long)val;
+		else if (strcmp(key, "avg_latency") == 0)
+			st->avg_latency = val;
+		else if (strcmp(key, "max_latency") == 0)
+			st->max_latency = val;
+	}
+	free(page);
+	return any;
+}
+
+void zk_parse_prometheus(const char *page, struct zk_status *st)
+{
+	const char *p = page;
+	while (p && *p) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+		char line[512];
+		snprintf(line, sizeof line, "%.*s", (int)(len < sizeof line ? len : sizeof line - 1), p);
+		p = nl ? nl + 1 : NULL;
+		if (line[0] == '#' || line[0] == '\0')
+			continue;
+		char name[128];
+		double val;
+		/* name{labels} value, or name value; summaries carry labels we do not need */
+		if (sscanf(line, "%127[a-zA-Z0-9_:]%*[^ ] %lf", name, &val) != 2 && sscanf(line, "%127s %lf", name, &val) != 2)
+			continue;
+		if (strchr(line, '{'))
+			continue;
+		if (strcmp(name, "znode_count") == 0)
+			st->s.znodes = (long)val;
+		else if (strcmp(name, "num_alive_connections") == 0)
+			st->conns = (long)val;
+		else if (strcmp(name, "outstanding_requests") == 0)
+			st->outstanding = (long)val;
+		else if (strcmp(name, "synced_followers") == 0)
+			st->synced_followers = (long)val;
+		else if (strcmp(name, "avg_latency") == 0)
+			st->avg_latency = val;
+		else if (strcmp(name, "max_latency") == 0)
+			st->max_latency = val;
+	}
+}
+
+void zk_probe_full(const struct inv_zk_node *z, int tmo, struct zk_status *st)
+{
+	memset(st, 0, sizeof *st);
+	st->conns = st->outstanding = st->synced_followers = -1;
+	st->avg_latency = st->max_latency = -1;
+	st->at_ms = xp_now_ms();
+	char why[200] = "";
+	if (!from_admin(z, tmo, st, why, sizeof why)) {
+		zk_probe_srvr(z->host, z->client_port ? z->client_port : 2181, tmo, &st->s);
+		snprintf(st->source, sizeof st->source, "4lw srvr");
+		if (st->s.role != ZR_DOWN && st->s.role != ZR_NOANSWER && from_4lw_mntr(z, tmo, st))
+			snprintf(st->source, sizeof st->source, "4lw srvr+mntr");
+	}
+	if (z->metrics_port && st->s.role != ZR_DOWN && st->s.role != ZR_NOANSWER) {
+		char *page = zk_http_get(z->host, z->metrics_port, "/metrics", tmo, why, sizeof why);
+		if (page) {
+			zk_parse_prometheus(page, st);
+			snprintf(st->source + strlen(st->source), sizeof st->source - strlen(st->source), "+prometheus");
+			free(page);
+		}
+	}
+}

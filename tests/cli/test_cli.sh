@@ -36,5 +36,5 @@ order=$($c plan runbooks/zk-migration.yaml -i tests/lab/inventory.yaml --format 
          | ($r | indices("if follower") | max) < ($r | indices("if leader") | min)')
 check_eq "stop-new lists every follower before the leader" true "$order"
 check "plan json parses and has every step" bash -c \
-  "$c plan runbooks/zk-migration.yaml -i tests/lab/inventory.yaml --format json | jq -e '.steps | length == 18' >/dev/null"
+  "$c plan runbooks/zk-migration.yaml -i tests/lab/inventory.yaml --format json | jq -e '.steps | length == 19' >/dev/null"
 finish

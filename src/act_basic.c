@@ -8,6 +8,17 @@
 #include "act_int.h"
 #include "cutover/yml.h"
 
+int act_run_template(struct act_run *r, const char *tmpl, struct cut_err *err)
+{
+	const char *cmd = subst(act_arena(r), tmpl, act_scope(r), SUBST_SHELL, err);
+	if (cmd == NULL)
+		return err->code;
+	int status, rc = act_exec(r, cmd, &status, err);
+	if (rc == CUT_OK && status != 0)
+		rc = cut_fail(err, CUT_EREMOTE, "'%s' exited %d", tmpl, status);
+	return rc;
+}
+
 int act_shell_run(struct act_run *r, struct cut_err *err)
 {
 	const char *cmd = act_param(r, "command", "", SUBST_SHELL, err);

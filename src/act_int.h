@@ -4,6 +4,8 @@
 
 #include "cutover/action.h"
 
+/* Run an inventory command template (${...} quoted) on the target; non-zero exit fails. */
+int act_run_template(struct act_run *r, const char *tmpl, struct cut_err *err);
 int act_shell_run(struct act_run *r, struct cut_err *err);
 int act_check_run(struct act_run *r, struct cut_err *err);
 
@@ -30,5 +32,27 @@ int zk_compare_run(struct act_run *r, struct cut_err *err);
 /* zk_copy.c */
 int zk_copy_run(struct act_run *r, struct cut_err *err);
 int zk_fence_scan(struct act_run *r, uint64_t after, long *tree, long *sessions, struct cut_err *err);
+
+/* tasks.c */
+int tasks_stop_run(struct act_run *r, struct cut_err *err);
+int tasks_start_run(struct act_run *r, struct cut_err *err);
+int tasks_wait_run(struct act_run *r, struct cut_err *err);
+
+/* ck_actions.c, ck_switch.c */
+int ck_stop_run(struct act_run *r, struct cut_err *err);
+int ck_start_run(struct act_run *r, struct cut_err *err);
+int ck_restart_run(struct act_run *r, struct cut_err *err);
+int ck_switch_run(struct act_run *r, struct cut_err *err);
+char *ck_switch_render(const char *xml, size_t len, const struct inv_ensemble *e, char *before, size_t blen,
+		       struct cut_err *err);
+int ck_switch_hosts(const char *xml, size_t len, char *out, size_t n, struct cut_err *err);
+
+/* ck_verify.c */
+int ck_verify_run(struct act_run *r, struct cut_err *err);
+int ck_row_counts(const struct inv_ck_node *ck, char **out, struct cut_err *err);
+
+/* ck_http.c */
+int ck_query(const struct inv_ck_node *ck, const char *sql, int timeout_ms, char **out, struct cut_err *err);
+long long ck_number(const struct inv_ck_node *ck, const char *sql, int timeout_ms, struct cut_err *err);
 
 #endif

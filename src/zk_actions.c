@@ -58,17 +58,6 @@ int zk_leader_run(struct act_run *r, struct cut_err *err)
 	return CUT_OK;
 }
 
-static int run_cmd(struct act_run *r, const char *tmpl, struct cut_err *err)
-{
-	const char *cmd = subst(act_arena(r), tmpl, act_scope(r), SUBST_SHELL, err);
-	if (cmd == NULL)
-		return err->code;
-	int status, rc = act_exec(r, cmd, &status, err);
-	if (rc == CUT_OK && status != 0)
-		rc = cut_fail(err, CUT_EREMOTE, "'%s' exited %d", tmpl, status);
-	return rc;
-}
-
 /* Is the server process of this node alive? By the pid file zkServer.sh writes. */
 static int process_alive(struct act_run *r, bool *alive, struct cut_err *err)
 {
@@ -85,7 +74,7 @@ static int process_alive(struct act_run *r, bool *alive, struct cut_err *err)
 int zk_stop_run(struct act_run *r, struct cut_err *err)
 {
 	const struct inv_zk_node *z = act_scope(r)->zk;
-	int rc = run_cmd(r, z->stop, err);
+	int rc = act_run_template(r, z->stop, err);
 	if (rc != CUT_OK)
 		return rc;
 	for (;;) {
@@ -112,7 +101,7 @@ int zk_start_run(struct act_run *r, struct cut_err *err)
 		return cut_fail(err, CUT_EREFUSED, "%s already answers on port %d (%s); not starting a second server",
 				z->name, port(z), zk_role_name(s.role));
 	}
-	int rc = run_cmd(r, z->start, err);
+	int rc = act_run_template(r, z->start, err);
 	/* One node of three cannot serve alone: here "started" means it answers;
 	 * zk.wait_quorum waits for the ensemble. */
 	while (rc == CUT_OK) {

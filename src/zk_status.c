@@ -3,60 +3,30 @@
  * Every source has its own timeout; a node that answers none shows as
  * "no answer" with the reason, never as a stale value.
  */
-#include <curl/curl.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cutover/probe.h"
+#include "http.h"
 
-struct body {
-	char *p;
-	size_t n;
-};
-
-static size_t collect(char *ptr, size_t size, size_t nmemb, void *ud)
+char *zk_http_get(const char *host, int port, const char *path, int timeout_ms, char *why, size_t wl)
 {
-	struct body *b = ud;
-	size_t k = size * nmemb;
-	if (b->n + k > (8u << 20))
-		return 0; /* a metrics page is small; anything bigger is not one */
-	char *q = realloc(b->p, b->n + k + 1);
-	if (q == NULL)
-		return 0;
-	memcpy(q + b->n, ptr, k);
-	b->p = q;
-	b->n += k;
-	b->p[b->n] = '\0';
-	return k;
-}
-
-char *zk_http_get(const char *host, int port, const char *path, int timeout_ms, char *err, size_t errlen)
-{
-	char url[300];
+	char url[300], *body;
+	long code;
+	struct cut_err e;
 	snprintf(url, sizeof url, "http://%s:%d%s", host, port, path);
-	CURL *h = curl_easy_init();
-	struct body b = {0};
-	if (h == NULL)
-		return snprintf(err, errlen, "curl init failed"), NULL;
-	curl_easy_setopt(h, CURLOPT_URL, url);
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)timeout_ms);
-	curl_easy_setopt(h, CURLOPT_PROXY, "");
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
-	CURLcode rc = curl_easy_perform(h);
-	long code = 0;
-	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
-	curl_easy_cleanup(h);
-	if (rc != CURLE_OK || code != 200) {
-		snprintf(err, errlen, "%.120s: %s", url, rc != CURLE_OK ? curl_easy_strerror(rc) : "not HTTP 200");
-		free(b.p);
+	if (http_request(url, NULL, NULL, timeout_ms, &body, &code, &e) != CUT_OK) {
+		snprintf(why, wl, "%s", e.msg);
 		return NULL;
 	}
-	return b.p ? b.p : calloc(1, 1);
+	if (code != 200) {
+		snprintf(why, wl, "%.200s: HTTP %ld", url, code);
+		free(body);
+		return NULL;
+	}
+	return body;
 }
 
 static long jlong(json_t *o, const char *k)

@@ -15,18 +15,6 @@ fresh_lab() {
   "$LAB" up >/dev/null || { not_ok "lab up"; finish; exit 1; }
 }
 stop_writers() { for t in "${TASKS[@]}"; do "$LAB_DIR/bin/writer.sh" stop "$t" >/dev/null; done; }
-rows_match() { # every acknowledged row is on both replicas
-  local t want a b bad=0
-  for t in "${TASKS[@]}"; do
-    want=$("$LAB_DIR/bin/writer.sh" rows "$t")
-    for c in "${CK[@]}"; do
-      ck "$c" "SYSTEM SYNC REPLICA lab.rt_$t" >/dev/null 2>&1
-      got=$(ck "$c" "SELECT count() FROM lab.rt_$t")
-      [ "$got" = "$want" ] || { echo "    task $t on $c: $got rows, writer acknowledged $want"; bad=1; }
-    done
-  done
-  return $bad
-}
 ensemble_of() { grep -o '127\.0\.[12]\.' "$LAB_DIR/ck/$1/metrika.xml" | sort -u | tr -d '\n'; }
 
 # ---- the cutover, start to end ---------------------------------------------------------

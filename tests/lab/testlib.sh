@@ -31,3 +31,15 @@ lab_ssh() { # addr command...
   ssh -p 2222 -i "$LAB_DIR/ssh/id_ed25519" -o UserKnownHostsFile="$LAB_DIR/ssh/known_hosts" \
     -o StrictHostKeyChecking=yes -o BatchMode=yes -o ConnectTimeout=5 "$(id -un)@$a" "$@"
 }
+rows_match() { # every row a writer was told was written is on both replicas
+  local t c want got bad=0
+  for t in "${TASKS[@]}"; do
+    want=$("$LAB_DIR/bin/writer.sh" rows "$t")
+    for c in "${CK[@]}"; do
+      ck "$c" "SYSTEM SYNC REPLICA lab.rt_$t" >/dev/null 2>&1
+      got=$(ck "$c" "SELECT count() FROM lab.rt_$t")
+      [ "$got" = "$want" ] || { echo "    task $t on $c: $got rows, writer acknowledged $want"; bad=1; }
+    done
+  done
+  return $bad
+}

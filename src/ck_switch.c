@@ -1,0 +1,226 @@
+/*
+ * ck_switch: the ck.switch action. metrika.xml (or whichever file the
+ * inventory names) is read over the transport and edited with libxml2: the
+ * <node> children of <zookeeper-servers> (or <zookeeper>) are replaced by the
+ * target ensemble's, in the same indentation; session_timeout_ms, root,
+ * identity and every other element, attribute and comment stay as they were.
+ * The old file is kept beside it with a timestamp, the new one written under
+ * a temporary name, synced and renamed, then read back and checked to list
+ * exactly the target's hosts. A file that does not parse, or has no such
+ * section, is refused and left as it was.
+ */
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "act_int.h"
+
+static xmlNodePtr find_section(xmlNodePtr n)
+{
+	for (; n; n = n->next) {
+		if (n->type != XML_ELEMENT_NODE)
+			continue;
+		if (xmlStrEqual(n->name, BAD_CAST "zookeeper-servers") || xmlStrEqual(n->name, BAD_CAST "zookeeper"))
+			return n;
+		xmlNodePtr in = find_section(n->children);
+		if (in)
+			return in;
+	}
+	return NULL;
+}
+
+static bool is_blank(xmlNodePtr n)
+{
+	return n && n->type == XML_TEXT_NODE && xmlIsBlankNode(n);
+}
+
+/* "host:port,host:port" of a section's <node> children, in order. */
+static void list_hosts(xmlNodePtr sec, char *out, size_t n)
+{
+	out[0] = '\0';
+	for (xmlNodePtr c = sec->children; c; c = c->next) {
+		if (c->type != XML_ELEMENT_NODE || !xmlStrEqual(c->name, BAD_CAST "node"))
+			continue;
+		xmlChar *h = NULL, *p = NULL;
+		for (xmlNodePtr k = c->children; k; k = k->next) {
+			if (k->type == XML_ELEMENT_NODE && xmlStrEqual(k->name, BAD_CAST "host"))
+				h = xmlNodeGetContent(k);
+			if (k->type == XML_ELEMENT_NODE && xmlStrEqual(k->name, BAD_CAST "port"))
+				p = xmlNodeGetContent(k);
+		}
+		snprintf(out + strlen(out), n - strlen(out), "%s%s:%s", out[0] ? "," : "", h ? (char *)h : "?",
+			 p ? (char *)p : "2181");
+		xmlFree(h);
+		xmlFree(p);
+	}
+}
+
+static void target_hosts(const struct inv_ensemble *e, char *out, size_t n)
+{
+	out[0] = '\0';
+	for (size_t i = 0; i < e->n; i++)
+		snprintf(out + strlen(out), n - strlen(out), "%s%s:%d", i ? "," : "", e->nodes[i].host,
+			 e->nodes[i].client_port ? e->nodes[i].client_port : 2181);
+}
+
+static xmlNodePtr new_node(const struct inv_ensemble *e, size_t i, const char *ind)
+{
+	xmlNodePtr node = xmlNewNode(NULL, BAD_CAST "node");
+	char idx[24], port[16], inner[80];
+	snprintf(idx, sizeof idx, "%zu", i + 1);
+	snprintf(port, sizeof port, "%d", e->nodes[i].client_port ? e->nodes[i].client_port : 2181);
+	snprintf(inner, sizeof inner, "%s    ", ind);
+	xmlNewProp(node, BAD_CAST "index", BAD_CAST idx);
+	xmlAddChild(node, xmlNewText(BAD_CAST inner));
+	xmlNewTextChild(node, NULL, BAD_CAST "host", BAD_CAST e->nodes[i].host);
+	xmlAddChild(node, xmlNewText(BAD_CAST inner));
+	xmlNewTextChild(node, NULL, BAD_CAST "port", BAD_CAST port);
+	xmlAddChild(node, xmlNewText(BAD_CAST ind));
+	return node;
+}
+
+/*
+ * Replace the <node> children in place, reusing the blanks between them, so
+ * the file keeps its layout. (libxml2 merges adjacent text nodes, so new
+ * blanks are only ever put next to elements.)
+ */
+static void replace_nodes(xmlNodePtr sec, const struct inv_ensemble *e)
+{
+	xmlNodePtr old[64];
+	size_t n = 0;
+	for (xmlNodePtr c = sec->children; c && n < 64; c = c->next)
+		if (c->type == XML_ELEMENT_NODE && xmlStrEqual(c->name, BAD_CAST "node"))
+			old[n++] = c;
+	xmlChar *indent = n && is_blank(old[0]->prev) ? xmlNodeGetContent(old[0]->prev) : NULL;
+	const char *ind = indent ? (const char *)indent : "\n        ";
+	xmlNodePtr last = NULL;
+	for (size_t i = 0; i < e->n; i++) {
+		xmlNodePtr m = new_node(e, i, ind);
+		if (i < n) {
+			xmlReplaceNode(old[i], m);
+			xmlFreeNode(old[i]);
+		} else if (last) {
+			xmlAddNextSibling(last, m);
+			xmlAddPrevSibling(m, xmlNewText(BAD_CAST ind));
+		} else if (sec->children) {
+			xmlAddPrevSibling(sec->children, m);
+			xmlAddNextSibling(m, xmlNewText(BAD_CAST ind)); /* m's next is an element or merges harmlessly */
+		} else {
+			xmlAddChild(sec, m);
+		}
+		last = m;
+	}
+	for (size_t i = e->n; i < n; i++) { /* fewer nodes than before: drop the rest and their blanks */
+		if (is_blank(old[i]->prev)) {
+			xmlNodePtr b = old[i]->prev;
+			xmlUnlinkNode(b);
+			xmlFreeNode(b);
+		}
+		xmlUnlinkNode(old[i]);
+		xmlFreeNode(old[i]);
+	}
+	xmlFree(indent);
+}
+
+/* Parse, edit, serialise; NULL with err when the file cannot be switched. */
+char *ck_switch_render(const char *xml, size_t len, const struct inv_ensemble *e, char *before, size_t blen,
+		       struct cut_err *err)
+{
+	xmlDocPtr doc = xmlReadMemory(xml, (int)len, "metrika.xml", NULL, XML_PARSE_NONET | XML_PARSE_NOWARNING | XML_PARSE_NOERROR);
+	if (doc == NULL) {
+		const xmlError *x = xmlGetLastError();
+		cut_fail(err, CUT_EPARSE, "the file does not parse as XML%s%.200s; it was left as it is", x ? ": " : "",
+			 x ? x->message : "");
+		return NULL;
+	}
+	xmlNodePtr sec = find_section(xmlDocGetRootElement(doc));
+	if (sec == NULL) {
+		xmlFreeDoc(doc);
+		cut_fail(err, CUT_EINVAL, "the file has no <zookeeper-servers> or <zookeeper> section; it was left as it is");
+		return NULL;
+	}
+	list_hosts(sec, before, blen);
+	replace_nodes(sec, e);
+	xmlChar *out = NULL;
+	int n = 0;
+	xmlDocDumpMemory(doc, &out, &n); /* the declaration as it was */
+	xmlFreeDoc(doc);
+	const char *body = out ? (const char *)out : NULL;
+	if (body && strncmp(xml, "<?xml", 5) != 0 && strncmp(body, "<?xml", 5) == 0) {
+		const char *nl = strchr(body, '\n'); /* the original had no declaration: add none */
+		body = nl ? nl + 1 : body;
+	}
+	char *s = body ? strndup(body, (size_t)n - (size_t)(body - (const char *)out)) : NULL;
+	xmlFree(out);
+	if (s == NULL)
+		cut_fail(err, CUT_ENOMEM, "out of memory");
+	return s;
+}
+
+/* The hosts a metrika.xml lists, for checks and `ck show`. */
+int ck_switch_hosts(const char *xml, size_t len, char *out, size_t n, struct cut_err *err)
+{
+	xmlDocPtr doc = xmlReadMemory(xml, (int)len, "metrika.xml", NULL, XML_PARSE_NONET | XML_PARSE_NOWARNING | XML_PARSE_NOERROR);
+	if (doc == NULL)
+		return cut_fail(err, CUT_EPARSE, "the file does not parse as XML");
+	xmlNodePtr sec = find_section(xmlDocGetRootElement(doc));
+	if (sec)
+		list_hosts(sec, out, n);
+	xmlFreeDoc(doc);
+	return sec ? CUT_OK : cut_fail(err, CUT_EINVAL, "no <zookeeper-servers> or <zookeeper> section");
+}
+
+int ck_switch_run(struct act_run *r, struct cut_err *err)
+{
+	const struct subst_scope *sc = act_scope(r);
+	struct arena *a = act_arena(r);
+	const struct rb_param *p = rb_param(act_step(r), "to");
+	const struct inv_ensemble *e = p && p->value ? inv_ensemble(sc->inv, p->value) : NULL;
+	if (e == NULL)
+		return cut_fail(err, CUT_EINVAL, "to: names no ensemble of the inventory");
+	const char *path = subst(a, sc->ck->metrika, sc, SUBST_PATH, err);
+	if (path == NULL)
+		return err->code;
+	char *old = NULL, before[1024], want[1024], after[1024];
+	size_t len;
+	int rc = act_read_file(r, path, 4 << 20, &old, &len, err);
+	if (rc != CUT_OK)
+		return rc;
+	char *new = ck_switch_render(old, len, e, before, sizeof before, err);
+	target_hosts(e, want, sizeof want);
+	if (new == NULL) {
+		free(old);
+		cut_err_prefix(err, "%s: ", path);
+		return err->code;
+	}
+	if (strcmp(before, want) == 0) {
+		act_say(r, "%s already lists the %s ensemble (%s); left as it is", path, e->name, want);
+		free(old), free(new);
+		return CUT_OK;
+	}
+	char ts[32];
+	time_t now = time(NULL);
+	struct tm tm;
+	strftime(ts, sizeof ts, "%Y%m%dT%H%M%SZ", gmtime_r(&now, &tm));
+	const char *bak = arena_printf(a, "%s.%s", path, ts);
+	rc = act_write_file(r, bak, old, len, err);
+	if (rc == CUT_OK)
+		rc = act_write_file(r, path, new, strlen(new), err);
+	free(old);
+	free(new);
+	char *back = NULL;
+	if (rc == CUT_OK)
+		rc = act_read_file(r, path, 4 << 20, &back, &len, err);
+	if (rc == CUT_OK)
+		rc = ck_switch_hosts(back, len, after, sizeof after, err);
+	free(back);
+	if (rc == CUT_OK && strcmp(after, want) != 0)
+		rc = cut_fail(err, CUT_ECORRUPT, "%s lists %s after the write, not %s; the previous file is %s", path, after,
+			      want, bak);
+	if (rc == CUT_OK)
+		act_say(r, "%s: %s -> %s (%s ensemble); previous file kept as %s", path, before, after, e->name, bak);
+	return rc;
+}

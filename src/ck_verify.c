@@ -1,0 +1,201 @@
+/*
+ * ck_verify: ck.verify, the seed's business checks made automatic, over
+ * ClickHouse's HTTP interface. Each check has a name and a time; the step
+ * fails naming those that failed. An INSERT that returned OK proves nothing
+ * alone (ClickHouse #19014): the canary's rows are counted on every replica.
+ * Row counts of the replicated tables are compared with those ck.stop
+ * recorded before the switch.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "act_int.h"
+#include "cutover/xport.h"
+
+struct checks {
+	char failed[512];
+	int n, bad;
+};
+
+static void report(struct act_run *r, struct checks *c, const char *name, int64_t t0, int rc, const char *detail)
+{
+	c->n++;
+	act_say(r, "check %-18s %s  %lld ms%s%s", name, rc == CUT_OK ? "pass" : "FAIL", (long long)(xp_now_ms() - t0),
+		detail && *detail ? "  " : "", detail ? detail : "");
+	if (rc != CUT_OK) {
+		c->bad++;
+		snprintf(c->failed + strlen(c->failed), sizeof c->failed - strlen(c->failed), "%s%s", c->failed[0] ? ", " : "", name);
+	}
+}
+
+static int expect_zero(const struct inv_ck_node *ck, const char *sql, char *detail, size_t n)
+{
+	struct cut_err e;
+	long long v = ck_number(ck, sql, 30000, &e);
+	if (v < 0)
+		return snprintf(detail, n, "%.200s", e.msg), CUT_EREMOTE;
+	if (v > 0)
+		return snprintf(detail, n, "%lld", v), CUT_EREFUSED;
+	return CUT_OK;
+}
+
+/* "db.table=rows;..." for every replicated table, in name order. */
+int ck_row_counts(const struct inv_ck_node *ck, char **out, struct cut_err *err)
+{
+	char *tables = NULL;
+	*out = NULL;
+	int rc = ck_query(ck, "SELECT database || '.' || name FROM system.tables WHERE engine LIKE 'Replicated%' "
+			      "AND database != 'system' ORDER BY database, name", 30000, &tables, err);
+	size_t cap = 1, len = 0;
+	char *acc = calloc(1, cap);
+	char *save = NULL;
+	for (char *t = rc == CUT_OK ? strtok_r(tables, "\n", &save) : NULL; t && acc; t = strtok_r(NULL, "\n", &save)) {
+		if (strstr(t, "cutover_canary"))
+			continue;
+		char sql[300];
+		snprintf(sql, sizeof sql, "SELECT count() FROM %s", t);
+		long long n = ck_number(ck, sql, 60000, err);
+		if (n < 0) {
+			rc = err->code;
+			break;
+		}
+		char item[300];
+		int k = snprintf(item, sizeof item, "%s=%lld;", t, n);
+		char *g = realloc(acc, cap + len + (size_t)k + 1);
+		if (g == NULL)
+			break;
+		acc = g, cap += (size_t)k + 1;
+		memcpy(acc + len, item, (size_t)k + 1);
+		len += (size_t)k;
+	}
+	free(tables);
+	if (rc != CUT_OK) {
+		free(acc);
+		return rc;
+	}
+	*out = acc;
+	return CUT_OK;
+}
+
+static int sql_all(const struct inventory *inv, const char *sql, char *detail, size_t n)
+{
+	for (size_t i = 0; i < inv->nck; i++) {
+		char *out = NULL;
+		struct cut_err e;
+		if (ck_query(&inv->ck[i], sql, 60000, &out, &e) != CUT_OK)
+			return snprintf(detail, n, "%.200s", e.msg), CUT_EREMOTE;
+		free(out);
+	}
+	return CUT_OK;
+}
+
+static int count_all(const struct inventory *inv, const char *table, long long want, char *detail, size_t n)
+{
+	char sql[256];
+	for (size_t i = 0; i < inv->nck; i++) {
+		struct cut_err e;
+		snprintf(sql, sizeof sql, "SYSTEM SYNC REPLICA %s", table);
+		char *out = NULL;
+		if (ck_query(&inv->ck[i], sql, 60000, &out, &e) != CUT_OK)
+			return snprintf(detail, n, "%.200s", e.msg), CUT_EREMOTE;
+		free(out);
+		snprintf(sql, sizeof sql, "SELECT count() FROM %s", table);
+		long long got = ck_number(&inv->ck[i], sql, 30000, &e);
+		if (got != want)
+			return snprintf(detail, n, "%s has %lld rows on %s, %lld expected", table, got, inv->ck[i].name, want),
+			       CUT_EREFUSED;
+	}
+	return CUT_OK;
+}
+
+/* Create, insert, read back everywhere, drop a partition, add and drop a column, drop. */
+static void canary(struct act_run *r, const struct inv_ck_node *ck, struct checks *c)
+{
+	const struct inventory *inv = act_scope(r)->inv;
+	char t[64], sql[512], d[300] = "";
+	snprintf(t, sizeof t, "default.cutover_canary_%ld", (long)time(NULL));
+	int64_t t0 = xp_now_ms();
+	snprintf(sql, sizeof sql, "CREATE TABLE %s (p UInt8, k UInt32, v String) ENGINE = ReplicatedMergeTree("
+		 "'/clickhouse/tables/{shard}/%s', '{replica}') PARTITION BY p ORDER BY k", t, strchr(t, '.') + 1);
+	int rc = sql_all(inv, sql, d, sizeof d);
+	report(r, c, "canary-create", t0, rc, d);
+	if (rc != CUT_OK)
+		return;
+	t0 = xp_now_ms();
+	char *out = NULL;
+	struct cut_err e;
+	snprintf(sql, sizeof sql, "INSERT INTO %s VALUES (1, 1, 'a'), (1, 2, 'b'), (2, 3, 'c')", t);
+	rc = ck_query(ck, sql, 30000, &out, &e);
+	free(out);
+	if (rc != CUT_OK)
+		snprintf(d, sizeof d, "%.200s", e.msg);
+	report(r, c, "canary-insert", t0, rc, d);
+	t0 = xp_now_ms();
+	report(r, c, "canary-read-all", t0, rc == CUT_OK ? count_all(inv, t, 3, d, sizeof d) : CUT_EREMOTE, d);
+	t0 = xp_now_ms();
+	snprintf(sql, sizeof sql, "ALTER TABLE %s DROP PARTITION 1", t);
+	out = NULL;
+	rc = ck_query(ck, sql, 60000, &out, &e);
+	free(out);
+	report(r, c, "drop-partition", t0, rc == CUT_OK ? count_all(inv, t, 1, d, sizeof d) : (snprintf(d, sizeof d, "%.200s", e.msg), rc), d);
+	const char *alters[] = {"ADD COLUMN x UInt8 DEFAULT 7", "DROP COLUMN x"};
+	const char *names[] = {"add-column", "drop-column"};
+	for (int i = 0; i < 2; i++) {
+		t0 = xp_now_ms();
+		snprintf(sql, sizeof sql, "ALTER TABLE %s %s", t, alters[i]);
+		out = NULL;
+		rc = ck_query(ck, sql, 60000, &out, &e);
+		free(out);
+		report(r, c, names[i], t0, rc, rc == CUT_OK ? "" : e.msg);
+	}
+	t0 = xp_now_ms();
+	snprintf(sql, sizeof sql, "DROP TABLE IF EXISTS %s", t);
+	report(r, c, "drop-table", t0, sql_all(inv, sql, d, sizeof d), d);
+}
+
+int ck_verify_run(struct act_run *r, struct cut_err *err)
+{
+	const struct subst_scope *sc = act_scope(r);
+	const struct inv_ck_node *ck = sc->ck;
+	struct checks c = {0};
+	char d[512] = "";
+	int64_t t0 = xp_now_ms();
+	report(r, &c, "query", t0, expect_zero(ck, "SELECT 0", d, sizeof d), d);
+	t0 = xp_now_ms();
+	report(r, &c, "zookeeper-readable", t0,
+	       expect_zero(ck, "SELECT count() = 0 FROM system.zookeeper WHERE path = '/'", d, sizeof d), d);
+	t0 = xp_now_ms();
+	report(r, &c, "replicas-writable", t0,
+	       expect_zero(ck, "SELECT count() FROM system.replicas WHERE is_readonly OR is_session_expired", d, sizeof d), d);
+	t0 = xp_now_ms();
+	char *tables = NULL;
+	struct cut_err e;
+	int rc = ck_query(ck, "SELECT database || '.' || table FROM system.replicas", 30000, &tables, &e);
+	char *save = NULL;
+	for (char *t = rc == CUT_OK ? strtok_r(tables, "\n", &save) : NULL; t && rc == CUT_OK; t = strtok_r(NULL, "\n", &save)) {
+		char sql[300], *out = NULL;
+		snprintf(sql, sizeof sql, "SYSTEM SYNC REPLICA %s", t);
+		rc = ck_query(ck, sql, 120000, &out, &e);
+		free(out);
+	}
+	free(tables);
+	report(r, &c, "sync-replicas", t0, rc, rc == CUT_OK ? "" : e.msg);
+	if (ck == &sc->inv->ck[0])
+		canary(r, ck, &c);
+	t0 = xp_now_ms();
+	const char *was = act_fact_get(r, arena_printf(act_arena(r), "ck.%s.rows", ck->name));
+	char *now = NULL;
+	rc = ck_row_counts(ck, &now, &e);
+	if (rc == CUT_OK && was && strcmp(was, now) != 0)
+		rc = CUT_EREFUSED, snprintf(d, sizeof d, "before: %.200s now: %.200s", was, now);
+	else
+		snprintf(d, sizeof d, "%.400s", rc != CUT_OK ? e.msg : was ? "equal to before the switch" : "no count from before to compare");
+	report(r, &c, "row-counts", t0, rc, d);
+	free(now);
+	if (c.bad)
+		return cut_fail(err, CUT_EREFUSED, "%s: %d of %d checks failed: %s", ck->name, c.bad, c.n, c.failed);
+	return CUT_OK;
+}

@@ -1,0 +1,32 @@
+# Sourced by lab tests: drive `cutover run --plain` through its prompts.
+# answer PROMPT prints the answer for one prompt; tests may override it.
+answer() {
+  case $1 in
+    "second operator: ") echo bob ;;
+    "note (Enter for none): ") echo "" ;;
+    "reason: ") echo "test" ;;
+    choice*) echo abort ;;
+    *) echo yes ;;
+  esac
+}
+# drive OUTFILE CMD...: run CMD with a pipe for stdin, answer each prompt as it appears.
+drive() {
+  local out=$1; shift
+  local fifo; fifo=$(mktemp -u /tmp/cutover-drive-XXXXXX); mkfifo "$fifo"
+  "$@" <"$fifo" >"$out" 2>&1 &
+  local pid=$! answered=0 n p
+  exec 9>"$fifo"
+  local re='(confirm [a-z0-9-]+ \[yes/no\]|second operator|done [a-z0-9-]+ \[yes/no\]|note \(Enter for none\)|choice \[[a-z/]+\]|reason): '
+  while kill -0 "$pid" 2>/dev/null; do
+    n=$(grep -o -E "$re" "$out" | wc -l)
+    if [ "$n" -gt "$answered" ]; then
+      p=$(grep -o -E "$re" "$out" | tail -1)
+      answer "$p" >&9
+      answered=$n
+    fi
+    sleep 0.2
+  done
+  exec 9>&-
+  rm -f "$fifo"
+  wait "$pid"
+}

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# ck.switch and ck.verify on the lab's ClickHouse (tests/lab/ck-switch.yaml):
+# to the empty new ensemble and back leaves metrika.xml byte for byte as it
+# was (apart from the backups); ck.verify fails on the ensemble without the
+# data, naming its checks, and passes back on the old one; a broken
+# metrika.xml is refused and left untouched.
+set -u
+. "$(dirname "$0")/testlib.sh"
+. "$here/drive.sh"
+CUT="$root/cutover"; INV="$here/inventory.yaml"
+W=$(mktemp -d /tmp/cutover-ck-XXXXXX); trap 'rm -rf "$W"' EXIT
+"$LAB" down >/dev/null 2>&1; rm -rf "$LAB_DIR" # ClickHouse on the old ensemble, as lab up makes it
+"$LAB" up >/dev/null || { not_ok "lab up"; finish; exit 1; }
+for t in "${TASKS[@]}"; do "$LAB_DIR/bin/writer.sh" stop "$t" >/dev/null; done
+cp "$LAB_DIR/ck/ck1/metrika.xml" "$W/ck1.orig"; cp "$LAB_DIR/ck/ck2/metrika.xml" "$W/ck2.orig"
+answer() { # start-new fails (read-only replicas): skip it; verify-new fails: skip it too
+  case $1 in
+    "second operator: ") echo bob ;;
+    "reason: ") echo "expected on the empty ensemble" ;;
+    choice*) echo skip ;;
+    *) echo yes ;;
+  esac
+}
+drive "$W/out" "$CUT" run "$here/ck-switch.yaml" -i "$INV" --audit "$W/a.db" --plain --operator alice
+check_eq "the run ends succeeded (with two skips)" 0 "$?"
+q() { sqlite3 "$W/a.db" "$1"; }
+check "ck.start on the empty ensemble fails (read-only replicas or no start in time)" grep -q "\"ok\":false" <<<"$(q "select payload from events where kind='step_end' and step='start-new'")"
+check "ck.verify fails there, naming replicas-writable" grep -q "checks failed: .*replicas-writable" <<<"$(q "select payload from events where kind='step_end' and step='verify-new'")"
+check "ck.verify passes back on the old ensemble" grep -q '"ok":true' <<<"$(q "select payload from events where kind='step_end' and step='verify-old'")"
+for n in ck1 ck2; do
+  check "$n's metrika.xml is byte for byte the original after the round trip" cmp -s "$W/$n.orig" "$LAB_DIR/ck/$n/metrika.xml"
+  check_eq "$n kept two backups" 2 "$(ls "$LAB_DIR/ck/$n/"metrika.xml.2* | wc -l)"
+done
+# a broken metrika.xml is refused and left as it was
+cat >"$W/broken.yaml" <<'YAML'
+runbook: ck-broken
+kind: migration
+clickhouse_starts_on: old
+steps:
+  - {id: to-new, title: switch, action: ck.switch, targets: [ck.node(ck2)], params: {to: new}, confirm: two}
+YAML
+printf '<yandex><zookeeper-servers><node>\n' >"$W/broken.xml"
+cp "$LAB_DIR/ck/ck2/metrika.xml" "$W/ck2.keep"; cp "$W/broken.xml" "$LAB_DIR/ck/ck2/metrika.xml"
+answer() { case $1 in "second operator: ") echo bob ;; choice*) echo abort ;; *) echo yes ;; esac; }
+drive "$W/out" "$CUT" run "$W/broken.yaml" -i "$INV" --audit "$W/b.db" --plain --operator alice
+check "a broken metrika.xml is refused" grep -q "does not parse as XML" "$W/out"
+check "and left byte for byte as it was" cmp -s "$W/broken.xml" "$LAB_DIR/ck/ck2/metrika.xml"
+cp "$W/ck2.keep" "$LAB_DIR/ck/ck2/metrika.xml"
+for t in "${TASKS[@]}"; do "$LAB_DIR/bin/writer.sh" start "$t" >/dev/null; done
+finish

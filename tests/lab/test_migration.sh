@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# The seed's migration, runbooks/zk-migration.yaml, run in plain mode on a
+# fresh lab with the writers writing: every step from the writers' stop to
+# their restart, with the built-in ZooKeeper, ClickHouse and writer actions.
+# Asserted on the site: ClickHouse's files point at the new ensemble, its
+# sessions are there, and every row a writer was told was written is on both
+# replicas -- before the switch, and after the writers ran on the new ensemble.
+set -u
+. "$(dirname "$0")/testlib.sh"
+. "$here/drive.sh"
+CUT="$root/cutover"; INV="$here/inventory.yaml"
+W=$(mktemp -d /tmp/cutover-migration-XXXXXX); trap 'rm -rf "$W"' EXIT
+"$LAB" down >/dev/null 2>&1; rm -rf "$LAB_DIR"
+"$LAB" up >/dev/null || { not_ok "lab up"; finish; exit 1; }
+sleep 3
+A=$W/migration.db
+drive "$W/out" "$CUT" run "$root/runbooks/zk-migration.yaml" -i "$INV" --audit "$A" --plain --operator alice
+rc=$?
+check_eq "the migration ends succeeded" 0 "$rc"
+[ "$rc" = 0 ] || grep -E "FAILED|failed" "$W/out" | head -10
+q() { sqlite3 "$A" "$1"; }
+check_eq "all 19 steps succeeded" 19 "$(q "select count(distinct step) from events where kind='step_end' and json_extract(payload,'\$.ok')")"
+check "ck.verify passed every check" test "$(grep -c 'check .* FAIL' "$W/out")" -eq 0 -a "$(grep -c 'check .* pass' "$W/out")" -ge 10
+check "the fence held twice" test "$(grep -c 'fence holds' "$W/out")" -ge 2
+check "the trees compared equal" grep -q "0 difference(s)" "$W/out"
+for n in ck1 ck2; do
+  check_eq "$n's metrika.xml lists the new ensemble" "127.0.2.1 127.0.2.2 127.0.2.3" \
+    "$(grep -o '<host>[^<]*</host>' "$LAB_DIR/ck/$n/metrika.xml" | sed 's/<[^>]*>//g' | paste -sd' ')"
+  check "$n's previous metrika.xml is kept" test -n "$(ls "$LAB_DIR/ck/$n/"metrika.xml.2* 2>/dev/null)"
+done
+leader=$(for a in "${NEW[@]}"; do [ "$(srvr "$a" | sed -n 's/^Mode: //p')" = leader ] && echo "$a"; done)
+check "ClickHouse's sessions are on the new ensemble" \
+  test "$(curl -sf "http://$leader:8080/commands/mntr" | jq '.global_sessions')" -ge 2
+sleep 3
+for t in "${TASKS[@]}"; do "$LAB_DIR/bin/writer.sh" stop "$t" >/dev/null; done
+check "every acknowledged row is on both replicas" rows_match
+check "audit verify passes" "$CUT" audit verify --audit "$A" >/dev/null
+"$LAB" down >/dev/null 2>&1; rm -rf "$LAB_DIR"
+finish

@@ -137,8 +137,12 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	@$(LAB) up
 	@echo
-	@echo "The lab is up. The console arrives with issue #8; until then this is the lab's status."
-	@echo "Stop it with: make lab-down"
+	@echo "The lab is up (make lab-status shows it). Next: the seed's migration on it, in plain mode"
+	@echo "until the full-screen console lands; you are alice, bob is the second operator."
+	@echo "Stop at any prompt with Ctrl-D; 'cutover resume --audit FILE' continues. make lab-down stops the lab."
+	@echo
+	./cutover run runbooks/zk-migration.yaml -i tests/lab/inventory.yaml \
+	  --audit $${LAB_DIR:-/tmp/cutover-lab}/demo-$$(date +%Y%m%d%H%M%S).db --operator alice
 
 lab-up:
 	@$(LAB) up

@@ -33,6 +33,7 @@ int cli_notes(int argc, char **argv);
 int cli_audit(int argc, char **argv);
 int cli_zk(int argc, char **argv);
 int cli_status(int argc, char **argv);
+int cli_ck(int argc, char **argv);
 /* Print one command's usage line to stderr. */
 void cli_usage_of(const char *name);
 

@@ -24,6 +24,7 @@ static const struct cli_cmd commands[] = {
 	{"notes", "--audit FILE --operator NAME TEXT...", "add a note to the run in FILE, even while a console runs it", cli_notes},
 	{"status", "-i INVENTORY [--format text|json] [--watch[=SECONDS]] [--timeout MS]",
 	 "probe every ZooKeeper node: role, zxid, znodes, connections, latency, synced followers", cli_status},
+	{"ck", "show -i INVENTORY", "show which ensemble each ClickHouse node's metrika.xml points at", cli_ck},
 	{"zk", "inspect FILE... | select SNAPDIR [LOGDIR] [--for-3.4]",
 	 "check ZooKeeper snapshots and logs; pick the files that restore the newest state", cli_zk},
 	{"audit", "verify --audit FILE", "check FILE's hash chain; report the first edited or missing event", cli_audit},

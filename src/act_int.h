@@ -3,6 +3,7 @@
 #define CUTOVER_ACT_INT_H
 
 #include "cutover/action.h"
+#include "cutover/ck.h"
 
 /* Run an inventory command template (${...} quoted) on the target; non-zero exit fails. */
 int act_run_template(struct act_run *r, const char *tmpl, struct cut_err *err);
@@ -31,6 +32,8 @@ int zk_compare_run(struct act_run *r, struct cut_err *err);
 
 /* zk_copy.c */
 int zk_copy_run(struct act_run *r, struct cut_err *err);
+/* In a rollback: may the target ensemble be overwritten? Only once ClickHouse left it. */
+int zk_rollback_allowed(struct act_run *r, struct cut_err *err);
 int zk_fence_scan(struct act_run *r, uint64_t after, long *tree, long *sessions, struct cut_err *err);
 
 /* tasks.c */
@@ -45,7 +48,6 @@ int ck_restart_run(struct act_run *r, struct cut_err *err);
 int ck_switch_run(struct act_run *r, struct cut_err *err);
 char *ck_switch_render(const char *xml, size_t len, const struct inv_ensemble *e, char *before, size_t blen,
 		       struct cut_err *err);
-int ck_switch_hosts(const char *xml, size_t len, char *out, size_t n, struct cut_err *err);
 
 /* ck_verify.c */
 int ck_verify_run(struct act_run *r, struct cut_err *err);

@@ -173,13 +173,16 @@ int zk_wipe_run(struct act_run *r, struct cut_err *err)
 	if (ck_on && strcmp(ck_on, sc->ensemble) == 0 && !act_in_rollback(r))
 		return cut_fail(err, CUT_EREFUSED, "ClickHouse uses the %s ensemble at this step; wiping it would lose its metadata",
 				sc->ensemble);
+	int rc;
+	if (act_in_rollback(r) && (rc = zk_rollback_allowed(r, err)) != CUT_OK)
+		return rc;
 	struct zk_srvr s;
 	bool alive = true;
 	zk_probe_srvr(z->host, port(z), 2000, &s);
 	if (s.role != ZR_DOWN)
 		return cut_fail(err, CUT_EREFUSED, "%s is %s on port %d; stop it before moving its data", z->name,
 				zk_role_name(s.role), port(z));
-	int rc = process_alive(r, &alive, err);
+	rc = process_alive(r, &alive, err);
 	if (rc != CUT_OK)
 		return rc;
 	if (alive)

@@ -368,10 +368,52 @@ static int push_one(struct act_run *r, const struct staged *st, size_t i, const 
 	return rc;
 }
 
+/*
+ * In a rollback the copy goes from the new ensemble back to the old one. That
+ * is only right once ClickHouse has run on the new ensemble: before the
+ * switch the old ensemble holds the newest data, and copying the new one's
+ * over it would lose whatever reached it after the forward copy. So the
+ * metrika.xml of every ClickHouse node is read now and must not list the
+ * destination ensemble.
+ */
+int zk_rollback_allowed(struct act_run *r, struct cut_err *err)
+{
+	const struct subst_scope *sc = act_scope(r);
+	const struct inv_ensemble *dst = inv_ensemble(sc->inv, sc->ensemble);
+	char dst_first[300] = "";
+	if (dst && dst->n)
+		snprintf(dst_first, sizeof dst_first, "%s:%d", dst->nodes[0].host,
+			 dst->nodes[0].client_port ? dst->nodes[0].client_port : 2181);
+	for (size_t i = 0; i < sc->inv->nck; i++) {
+		const struct inv_ck_node *ck = &sc->inv->ck[i];
+		struct subst_scope csc = {.inv = sc->inv, .ck = ck};
+		struct act_run *o = act_open_other(r, ck->name, ck->host, &ck->ssh, &csc);
+		const char *path = o ? subst(act_arena(r), ck->metrika, &csc, SUBST_PATH, err) : NULL;
+		char *xml = NULL, hosts[1024] = "";
+		size_t len;
+		int rc = path ? act_read_file(o, path, 4 << 20, &xml, &len, err) : err->code;
+		if (rc == CUT_OK)
+			rc = ck_switch_hosts(xml, len, hosts, sizeof hosts, err);
+		free(xml);
+		act_close_other(o, rc);
+		if (rc != CUT_OK)
+			return cut_fail(err, rc, "cannot tell where ClickHouse %s points (%s); not copying back blind", ck->name,
+					err->msg);
+		if (dst_first[0] && strstr(hosts, dst_first))
+			return cut_fail(err, CUT_EREFUSED, "ClickHouse %s still points at the %s ensemble (%s): it never ran on "
+					"the other one, so %s holds the newest data; do not move it aside or copy over it "
+					"(skip this step with that reason and restart ClickHouse on %s)",
+					ck->name, sc->ensemble, hosts, sc->ensemble, sc->ensemble);
+	}
+	return CUT_OK;
+}
+
 int zk_copy_run(struct act_run *r, struct cut_err *err)
 {
 	struct staged *st = act_step_get(r);
 	int rc = CUT_OK;
+	if (st == NULL && act_in_rollback(r) && (rc = zk_rollback_allowed(r, err)) != CUT_OK)
+		return rc;
 	if (st == NULL) { /* the first destination: read the source once */
 		if ((rc = stage(r, &st, err)) != CUT_OK)
 			return rc;

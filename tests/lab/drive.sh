@@ -2,7 +2,7 @@
 # answer PROMPT prints the answer for one prompt; tests may override it.
 answer() {
   case $1 in
-    "second operator: ") echo bob ;;
+    "second operator: ") echo "${SECOND_OPERATOR:-bob}" ;;
     "note (Enter for none): ") echo "" ;;
     "reason: ") echo "test" ;;
     choice*) echo abort ;;
@@ -23,6 +23,8 @@ drive() {
       p=$(grep -o -E "$re" "$out" | tail -1)
       answer "$p" >&9
       answered=$n
+      # a prompt answered wrong is asked again: never loop for ever
+      [ "$answered" -lt 200 ] || { echo "drive: more than 200 prompts; stopping" >&2; kill "$pid"; }
     fi
     sleep 0.2
   done

@@ -31,6 +31,8 @@ for n in ck1 ck2; do
   check "$n's metrika.xml is byte for byte the original after the round trip" cmp -s "$W/$n.orig" "$LAB_DIR/ck/$n/metrika.xml"
   check_eq "$n kept two backups" 2 "$(ls "$LAB_DIR/ck/$n/"metrika.xml.2* | wc -l)"
 done
+check_eq "ck show says both point at the old ensemble" "old old" \
+  "$("$CUT" ck show -i "$INV" | awk 'NR > 1 {print $3}' | paste -sd' ')"
 # a broken metrika.xml is refused and left as it was
 cat >"$W/broken.yaml" <<'YAML'
 runbook: ck-broken

@@ -152,4 +152,33 @@ check "--allow-changed resumes it" grep -q "step one was running when cutover st
 sed -i '$d' "$RB" # the runbook as it was
 CORE_DIR=/somewhere/else "$CUT" resume --audit "$E" --plain --operator bob </dev/null >"$W/out" 2>&1
 check "resume refuses when the environment resolves the plan differently" grep -q "plan resolves differently" "$W/out"
+
+# ---- F: secrets never reach the audit or the screen --------------------------------------------
+cat >"$W/secret.yaml" <<'YAML'
+runbook: secret
+kind: migration
+steps:
+  - {id: say, title: print the secret, action: shell, targets: [local], params: {command: "echo pw=${db_password}; echo ${db_password} >&2"}, simple: true}
+YAML
+printf 'yes\n' | CUTOVER_LAB_SECRET=hunter2-very-secret "$CUT" run "$W/secret.yaml" -i "$INV" --audit "$W/s.db" --plain --operator alice >"$W/out" 2>&1
+check_eq "the secret step succeeds" 0 "$?"
+check_eq "the secret is nowhere in the audit" 0 "$(sqlite3 "$W/s.db" "select count(*) from events where payload like '%hunter2%'")"
+check "the output event shows it masked" grep -q 'pw=\*\*\*' <<<"$(sqlite3 "$W/s.db" "select payload from events where kind='output'")"
+check "nor on the screen" bash -c "! grep -q hunter2 '$W/out'"
+
+# ---- G: Ctrl-C cancels a running step, kills its command, and is recorded ---------------------
+cat >"$W/cancel.yaml" <<'YAML'
+runbook: cancel
+kind: migration
+steps:
+  - {id: long, title: a long step, action: shell, targets: [local], params: {command: "echo started; sleep 1004"}, simple: true, timeout: 5m}
+YAML
+{ printf 'yes\n'; sleep 60; } | "$CUT" run "$W/cancel.yaml" -i "$INV" --audit "$W/cancel.db" --plain --operator alice >"$W/out" 2>&1 &
+for _ in $(seq 100); do grep -q "local | started" "$W/out" && break; sleep 0.1; done
+pkill -INT -f "cutover run $W/cancel.yaml"
+for _ in $(seq 50); do grep -q "choice \[retry" "$W/out" && break; sleep 0.1; done
+pkill -f "cutover run $W/cancel.yaml"; pkill -f "sleep 60"
+check "the cancel is recorded under alice" test "$(sqlite3 "$W/cancel.db" "select count(*) from events where kind='cancel' and operator='alice'")" -eq 1
+check "the step failed as canceled" grep -q "canceled by the operator" <<<"$(sqlite3 "$W/cancel.db" "select payload from events where kind='step_end'")"
+check_eq "its command was killed" 0 "$(pgrep -fc 'sleep 1004' || true)"
 finish

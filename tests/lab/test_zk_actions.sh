@@ -69,6 +69,18 @@ printf 'yes\nabort\n' | "$CUT" run "$W/preflight.yaml" -i "$INV" --audit "$W/p2.
 cp "$W/zoo.cfg.keep" "$LAB_DIR/zk/new2/conf/zoo.cfg"
 check "snapshot compression on new2 is refused" grep -q "new2: snapshot.compression.method=gz" "$W/out"
 
+# a rollback started before ClickHouse ever left the old ensemble must not wipe it
+cat >"$W/early-rollback.yaml" <<'YAML'
+runbook: early-rollback
+kind: rollback
+clickhouse_starts_on: new
+steps:
+  - {id: wipe-old, title: wipe the old ensemble, action: zk.wipe, targets: [old.node(1)], confirm: two}
+YAML
+printf 'yes\nbob\nabort\n' | "$CUT" run "$W/early-rollback.yaml" -i "$INV" --audit "$W/r.db" --plain --operator alice >"$W/out" 2>&1
+check "a rollback refuses to wipe the ensemble ClickHouse still uses" grep -q "ClickHouse ck1 still points at the old ensemble" "$W/out"
+check "and old1's data stays where it was" test -z "$(ls -d "$LAB_DIR"/zk/old1/data/version-2.moved-* 2>/dev/null)"
+
 # the ensemble ClickHouse uses cannot be wiped: the run is refused before it starts
 cat >"$W/wipe-old.yaml" <<'YAML'
 runbook: wipe-old

@@ -1,0 +1,15 @@
+/*
+ * ck: what the command line needs of the ClickHouse module -- the servers a
+ * metrika.xml (or config.d file) lists in <zookeeper-servers>/<zookeeper>.
+ */
+#ifndef CUTOVER_CK_H
+#define CUTOVER_CK_H
+
+#include <stddef.h>
+
+#include "cutover/err.h"
+
+/* "host:port,host:port" in file order; CUT_EPARSE or CUT_EINVAL (no section) with err. */
+int ck_switch_hosts(const char *xml, size_t len, char *out, size_t n, struct cut_err *err);
+
+#endif

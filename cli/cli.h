@@ -39,6 +39,10 @@ void cli_usage_of(const char *name);
 
 struct engine;
 struct audit_event;
+struct inventory;
+struct diag_list;
+/* Load an inventory for a command; NULL after printing what is wrong. */
+struct inventory *cli_load_inventory(const char *file, struct diag_list *d);
 /* Line mode over the engine: returns the exit status. */
 int plain_drive(struct engine *e, const char *me, const char *audit);
 void plain_on_event(void *ud, const struct audit_event *ev);

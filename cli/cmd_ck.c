@@ -82,13 +82,10 @@ int cli_ck(int argc, char **argv)
 	}
 	if (invfile == NULL || optind >= argc || strcmp(argv[optind], "show") != 0)
 		return cli_usage_of("ck"), CLI_USAGE;
-	struct diag_list d = {0};
-	struct inventory *inv = inv_load_file(invfile, &d);
-	if (inv == NULL || d.errors) {
-		diag_print(&d, stderr);
-		inv_free(inv), diag_free(&d);
+	struct diag_list d;
+	struct inventory *inv = cli_load_inventory(invfile, &d);
+	if (inv == NULL)
 		return CLI_FAIL;
-	}
 	struct ssh_pool *pool = ssh_pool_new();
 	printf("%-8s %-16s %-8s %s\n", "NODE", "HOST", "POINTS", "ZOOKEEPER SERVERS (FILE)");
 	for (size_t i = 0; pool && i < inv->nck; i++)

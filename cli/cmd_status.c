@@ -86,6 +86,19 @@ static void print_json(const struct row *v, size_t n)
 	json_decref(a);
 }
 
+struct inventory *cli_load_inventory(const char *file, struct diag_list *d)
+{
+	memset(d, 0, sizeof *d);
+	struct inventory *inv = inv_load_file(file, d);
+	if (inv == NULL || d->errors) {
+		diag_print(d, stderr);
+		inv_free(inv);
+		diag_free(d);
+		return NULL;
+	}
+	return inv;
+}
+
 int cli_status(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -105,13 +118,10 @@ int cli_status(int argc, char **argv)
 	}
 	if (invfile == NULL || (strcmp(format, "text") != 0 && strcmp(format, "json") != 0) || tmo <= 0)
 		return cli_usage_of("status"), CLI_USAGE;
-	struct diag_list d = {0};
-	struct inventory *inv = inv_load_file(invfile, &d);
-	if (inv == NULL || d.errors) {
-		diag_print(&d, stderr);
-		inv_free(inv), diag_free(&d);
+	struct diag_list d;
+	struct inventory *inv = cli_load_inventory(invfile, &d);
+	if (inv == NULL)
 		return CLI_FAIL;
-	}
 	size_t n = 0;
 	for (size_t e = 0; e < inv->nensembles; e++)
 		n += inv->ensembles[e].n;

@@ -10,7 +10,8 @@ int act_run_template(struct act_run *r, const char *tmpl, struct cut_err *err);
 int act_shell_run(struct act_run *r, struct cut_err *err);
 int act_check_run(struct act_run *r, struct cut_err *err);
 
-/* zk.config (zk_config.c) */
+/* zk.config (zk_config.c); zk_dirs: a node's dataDir and dataLogDir (dataDir when unset), expanded */
+int zk_dirs(struct arena *a, const struct subst_scope *sc, const char **dd, const char **ld, struct cut_err *err);
 char *zk_config_render(struct arena *a, const struct subst_scope *sc, struct cut_err *err);
 void zk_config_describe(struct plan_lines *out, const struct rb_step *s, const struct subst_scope *sc);
 int zk_config_run(struct act_run *r, struct cut_err *err);

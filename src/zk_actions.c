@@ -188,10 +188,9 @@ int zk_wipe_run(struct act_run *r, struct cut_err *err)
 	if (alive)
 		return cut_fail(err, CUT_EREFUSED, "%s's server process still runs (pid file); stop it first", z->name);
 	struct arena *a = act_arena(r);
-	const char *dd = subst(a, z->data_dir, sc, SUBST_PATH, err);
-	const char *ld = dd ? subst(a, z->data_log_dir ? z->data_log_dir : z->data_dir, sc, SUBST_PATH, err) : NULL;
-	if (ld == NULL)
-		return err->code;
+	const char *dd, *ld;
+	if ((rc = zk_dirs(a, sc, &dd, &ld, err)) != CUT_OK)
+		return rc;
 	char ts[32];
 	time_t now = time(NULL);
 	struct tm tm;

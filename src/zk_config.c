@@ -12,6 +12,15 @@
 
 #include "act_int.h"
 
+int zk_dirs(struct arena *a, const struct subst_scope *sc, const char **dd, const char **ld, struct cut_err *err)
+{
+	const struct inv_zk_node *z = sc->zk;
+	*dd = subst(a, z->data_dir, sc, SUBST_PATH, err);
+	/* ZooKeeper logs into dataDir when dataLogDir is not set */
+	*ld = *dd ? subst(a, z->data_log_dir ? z->data_log_dir : z->data_dir, sc, SUBST_PATH, err) : NULL;
+	return *ld ? CUT_OK : err->code;
+}
+
 static const struct inv_ensemble *ensemble_of(const struct subst_scope *sc)
 {
 	return inv_ensemble(sc->inv, sc->ensemble);
@@ -21,9 +30,8 @@ char *zk_config_render(struct arena *a, const struct subst_scope *sc, struct cut
 {
 	const struct inv_ensemble *ens = ensemble_of(sc);
 	const struct inv_zk_node *z = sc->zk;
-	const char *dd = subst(a, z->data_dir, sc, SUBST_PATH, err);
-	const char *ld = dd ? subst(a, z->data_log_dir ? z->data_log_dir : z->data_dir, sc, SUBST_PATH, err) : NULL;
-	if (ens == NULL || dd == NULL || ld == NULL)
+	const char *dd, *ld;
+	if (ens == NULL || zk_dirs(a, sc, &dd, &ld, err) != CUT_OK)
 		return NULL;
 	char *out = arena_printf(a,
 		"# Written by cutover zk.config from the inventory (%s ensemble, node %s).\n"
@@ -106,9 +114,8 @@ int zk_config_run(struct act_run *r, struct cut_err *err)
 	const struct subst_scope *sc = act_scope(r);
 	struct arena *a = act_arena(r);
 	const char *home = subst(a, sc->zk->home, sc, SUBST_PATH, err);
-	const char *dd = home ? subst(a, sc->zk->data_dir, sc, SUBST_PATH, err) : NULL;
-	const char *ld = dd ? subst(a, sc->zk->data_log_dir ? sc->zk->data_log_dir : sc->zk->data_dir, sc, SUBST_PATH, err) : NULL;
-	const char *cfg = ld ? zk_config_render(a, sc, err) : NULL;
+	const char *dd = NULL, *ld = NULL;
+	const char *cfg = home && zk_dirs(a, sc, &dd, &ld, err) == CUT_OK ? zk_config_render(a, sc, err) : NULL;
 	if (cfg == NULL)
 		return err->code;
 	char stamp[32];

@@ -225,8 +225,8 @@ static int stage(struct act_run *r, struct staged **out, struct cut_err *err)
 	struct subst_scope sc = {.inv = act_scope(r)->inv, .zk = z, .ensemble = ens_name};
 	struct act_run *src = act_open_other(r, z->name, z->host, &z->ssh, &sc);
 	struct arena *a = act_arena(r);
-	const char *dd = subst(a, z->data_dir, &sc, SUBST_PATH, err);
-	const char *ld = dd ? subst(a, z->data_log_dir ? z->data_log_dir : z->data_dir, &sc, SUBST_PATH, err) : NULL;
+	const char *dd = NULL, *ld = NULL;
+	zk_dirs(a, &sc, &dd, &ld, err);
 	struct staged *st = calloc(1, sizeof *st);
 	struct fetched *got = calloc(256, sizeof *got);
 	if (src == NULL || ld == NULL || st == NULL || got == NULL) {
@@ -421,10 +421,9 @@ int zk_copy_run(struct act_run *r, struct cut_err *err)
 	}
 	const struct subst_scope *sc = act_scope(r);
 	struct arena *a = act_arena(r);
-	const char *dd = subst(a, sc->zk->data_dir, sc, SUBST_PATH, err);
-	const char *ld = dd ? subst(a, sc->zk->data_log_dir ? sc->zk->data_log_dir : sc->zk->data_dir, sc, SUBST_PATH, err) : NULL;
-	if (ld == NULL)
-		return err->code;
+	const char *dd, *ld;
+	if ((rc = zk_dirs(a, sc, &dd, &ld, err)) != CUT_OK)
+		return rc;
 	dd = arena_printf(a, "%s/version-2", dd);
 	ld = arena_printf(a, "%s/version-2", ld);
 	uint64_t snap_bytes = st->sel.files[0].size, log_bytes = st->total - snap_bytes;
@@ -448,13 +447,14 @@ int zk_fence_scan(struct act_run *r, uint64_t after, long *tree, long *sessions,
 	const struct subst_scope *sc = act_scope(r);
 	struct arena *a = act_arena(r);
 	*tree = *sessions = 0;
-	const char *ld = subst(a, sc->zk->data_log_dir ? sc->zk->data_log_dir : sc->zk->data_dir, sc, SUBST_PATH, err);
-	if (ld == NULL)
-		return err->code;
+	const char *dd, *ld;
+	int rc = zk_dirs(a, sc, &dd, &ld, err);
+	if (rc != CUT_OK)
+		return rc;
 	ld = arena_printf(a, "%s/version-2", ld);
 	struct rfile *v = NULL;
 	size_t n = 0;
-	int rc = list_remote(r, ld, &v, &n, err);
+	rc = list_remote(r, ld, &v, &n, err);
 	char dir[128];
 	const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/var/tmp";
 	snprintf(dir, sizeof dir, "%s/cutover-fence-XXXXXX", tmp);

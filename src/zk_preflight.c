@@ -107,10 +107,9 @@ int zk_preflight_run(struct act_run *r, struct cut_err *err)
 	int rc = read_cfg(r, sc, &me, err);
 	if (rc != CUT_OK)
 		return rc;
-	const char *dd = subst(a, sc->zk->data_dir, sc, SUBST_PATH, err);
-	const char *ld = dd ? subst(a, sc->zk->data_log_dir ? sc->zk->data_log_dir : sc->zk->data_dir, sc, SUBST_PATH, err) : NULL;
-	if (ld == NULL)
-		return err->code;
+	const char *dd, *ld;
+	if ((rc = zk_dirs(a, sc, &dd, &ld, err)) != CUT_OK)
+		return rc;
 	act_say(r, "%s: ZooKeeper %s; dataDir %s, dataLogDir %s; jute.maxbuffer %lld", sc->zk->name, me.version, me.data_dir,
 		me.data_log_dir, me.jute);
 	char problems[1024] = "";

@@ -30,6 +30,7 @@ A=$W/a.db
 start_run "$A"
 wait_for "confirm stop-writers" && say yes
 wait_for "confirm stop-clickhouse" && say yes bob
+wait_for "confirm old-quiet" && say yes
 wait_for "confirm fence-record" && say yes
 wait_for "confirm stop-new" && say yes bob
 wait_for "confirm wipe-new" && say yes bob
@@ -76,6 +77,7 @@ B=$W/b.db
 start_run "$B"
 wait_for "confirm stop-writers" && say yes
 wait_for "confirm stop-clickhouse" && say yes bob
+wait_for "confirm old-quiet" && say yes
 wait_for "confirm fence-record" && say yes
 wait_for "confirm stop-new" && say yes bob
 wait_for "confirm wipe-new" && say yes bob

@@ -32,10 +32,16 @@ int zk_preflight_run(struct act_run *r, struct cut_err *err);
 int zk_compare_run(struct act_run *r, struct cut_err *err);
 
 /* zk_copy.c */
+int zk_copy_begin(struct act_run *r, struct cut_err *err);
 int zk_copy_run(struct act_run *r, struct cut_err *err);
 /* In a rollback: may the target ensemble be overwritten? Only once ClickHouse left it. */
 int zk_rollback_allowed(struct act_run *r, struct cut_err *err);
-int zk_fence_scan(struct act_run *r, uint64_t after, long *tree, long *sessions, struct cut_err *err);
+/* What reached a source after a fence's zxid: tree changes, session txns, the paths changed. */
+struct fence_late {
+	long tree, sessions, more_paths;
+	char paths[768];
+};
+int zk_fence_scan(struct act_run *r, uint64_t after, struct fence_late *late, struct cut_err *err);
 
 /* tasks.c */
 int tasks_stop_run(struct act_run *r, struct cut_err *err);

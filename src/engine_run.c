@@ -5,6 +5,7 @@
  * runbook's failure policy. The actions here are the generic ones (shell,
  * check, manual); domain actions plug in beside them.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,32 +129,112 @@ struct step_state {
 	void (*free_fn)(void *);
 };
 
-static int on_target(struct engine *e, const struct rb_step *s, const struct action_ops *ops, const struct tgt *t,
-		     int64_t deadline, struct step_state *st, struct cut_err *err)
+struct job {
+	const struct action_ops *ops;
+	struct act_run r;
+	int ran;
+	struct cut_err te;
+	pthread_t th;
+	bool threaded;
+};
+
+static int job_intent(struct engine *e, const struct rb_step *s, const struct action_ops *ops, const struct tgt *t,
+		      int64_t deadline, struct step_state *st, struct job *j, struct cut_err *err)
 {
-	struct act_run r = {.e = e, .s = s, .t = t, .deadline = deadline, .arena = arena_new(), .exit_status = -1,
-			    .state = &st->p, .state_free = &st->free_fn};
-	if (r.arena == NULL)
+	*j = (struct job){.ops = ops, .ran = CUT_OK,
+			  .r = {.e = e, .s = s, .t = t, .deadline = deadline, .arena = arena_new(), .exit_status = -1,
+				.state = &st->p, .state_free = &st->free_fn}};
+	if (j->r.arena == NULL)
 		return cut_fail(err, CUT_ENOMEM, "out of memory");
 	eng_crash_point(e, "before-intent", s->id);
 	int rc = eng_emit(e, s->id, t->name, NULL, "intent",
-			  json_pack("{s:s?, s:s}", "host", t->host, "op", intent_text(&r, ops)), err);
+			  json_pack("{s:s?, s:s}", "host", t->host, "op", intent_text(&j->r, ops)), err);
 	if (rc != CUT_OK) {
-		arena_free(r.arena);
+		arena_free(j->r.arena);
+		j->r.arena = NULL;
 		return rc;
 	}
 	eng_crash_point(e, "after-intent", s->id);
-	struct cut_err te = {0};
-	int ran = ops->run(&r, &te);
-	eng_act_release(&r, ran);
-	rc = eng_emit(e, s->id, t->name, NULL, "target_end",
-		      json_pack("{s:b, s:i, s:s?}", "ok", ran == CUT_OK, "exit", r.exit_status,
-				"error", ran == CUT_OK ? NULL : te.msg), err);
-	eng_crash_point(e, "after-outcome", s->id);
-	arena_free(r.arena);
+	return CUT_OK;
+}
+
+static void *job_work(void *p)
+{
+	struct job *j = p;
+	j->ran = j->ops->run(&j->r, &j->te);
+	eng_act_release(&j->r, j->ran);
+	return NULL;
+}
+
+static int job_outcome(struct engine *e, struct job *j, struct cut_err *err)
+{
+	const char *id = j->r.s->id;
+	int rc = eng_emit(e, id, j->r.t->name, NULL, "target_end",
+			  json_pack("{s:b, s:i, s:s?}", "ok", j->ran == CUT_OK, "exit", j->r.exit_status,
+				    "error", j->ran == CUT_OK ? NULL : j->te.msg), err);
+	eng_crash_point(e, "after-outcome", id);
+	arena_free(j->r.arena);
+	j->r.arena = NULL;
 	if (rc != CUT_OK)
 		return rc;
-	return ran == CUT_OK ? CUT_OK : cut_fail(err, ran, "%s: %s", t->name, te.msg);
+	return j->ran == CUT_OK ? CUT_OK : cut_fail(err, j->ran, "%s: %s", j->r.t->name, j->te.msg);
+}
+
+static int on_target(struct engine *e, const struct rb_step *s, const struct action_ops *ops, const struct tgt *t,
+		     int64_t deadline, struct step_state *st, struct cut_err *err)
+{
+	struct job j;
+	int rc = job_intent(e, s, ops, t, deadline, st, &j, err);
+	if (rc != CUT_OK)
+		return rc;
+	job_work(&j);
+	return job_outcome(e, &j, err);
+}
+
+/*
+ * Every target at once: all intents durable first, then the shared begin
+ * (a copy reads its source once), then one thread per target. A target that
+ * fails leaves the others to finish; the step fails naming the first.
+ */
+static int all_at_once(struct engine *e, const struct rb_step *s, const struct action_ops *ops, struct tgts *t,
+		       int64_t deadline, struct step_state *st, struct cut_err *err)
+{
+	struct job *j = calloc(t->n, sizeof *j);
+	if (j == NULL)
+		return cut_fail(err, CUT_ENOMEM, "out of memory");
+	size_t n = 0;
+	int rc = CUT_OK;
+	for (; n < t->n && rc == CUT_OK; n++)
+		if ((rc = job_intent(e, s, ops, &t->v[n], deadline, st, &j[n], err)) != CUT_OK)
+			break;
+	if (rc == CUT_OK && ops->begin) {
+		struct cut_err be = {0};
+		int b = ops->begin(&j[0].r, &be);
+		eng_act_release(&j[0].r, b);
+		for (size_t i = 0; b != CUT_OK && i < n; i++)
+			j[i].ran = b, j[i].te = be;
+	}
+	for (size_t i = 0; rc != CUT_OK && i < n; i++) /* an intent failed: none starts */
+		j[i].ran = rc, cut_fail(&j[i].te, rc, "not started: %s", err ? err->msg : "");
+	bool begun = rc == CUT_OK && j[0].ran == CUT_OK;
+	for (size_t i = 0; begun && i < n; i++) {
+		j[i].threaded = pthread_create(&j[i].th, NULL, job_work, &j[i]) == 0;
+		if (!j[i].threaded)
+			job_work(&j[i]); /* no thread to spare: here, then */
+	}
+	for (size_t i = 0; begun && i < n; i++)
+		if (j[i].threaded)
+			pthread_join(j[i].th, NULL);
+	for (size_t i = 0; i < n; i++) {
+		if (j[i].r.arena == NULL)
+			continue;
+		struct cut_err oe = {0};
+		int o = job_outcome(e, &j[i], &oe);
+		if (o != CUT_OK && rc == CUT_OK)
+			rc = o, *err = oe;
+	}
+	free(j);
+	return rc;
 }
 
 static int attempt(struct engine *e, const struct rb_step *s, struct cut_err *err)
@@ -174,7 +255,9 @@ static int attempt(struct engine *e, const struct rb_step *s, struct cut_err *er
 	/* One target after another, in the order the plan showed; the first
 	 * failure stops the step so nothing runs on a state no one looked at. */
 	struct step_state st = {0};
-	for (size_t i = 0; rc == CUT_OK && i < t->n; i++)
+	if (rc == CUT_OK && ops->parallel)
+		rc = all_at_once(e, s, ops, t, deadline, &st, err);
+	for (size_t i = 0; rc == CUT_OK && !ops->parallel && i < t->n; i++)
 		rc = on_target(e, s, ops, &t->v[i], deadline, &st, err);
 	if (st.p && st.free_fn)
 		st.free_fn(st.p);

@@ -256,16 +256,17 @@ int zk_fence_run(struct act_run *r, struct cut_err *err)
 		/* Sessions opening and closing (zk.compare's own client, a monitor)
 		 * move the zxid without touching the tree; anything else is a write
 		 * the copy does not hold. */
-		long tree = 0, sessions = 0;
-		int rc = zk_fence_scan(r, base, &tree, &sessions, err);
+		struct fence_late late;
+		int rc = zk_fence_scan(r, base, &late, err);
 		if (rc != CUT_OK)
 			return rc;
-		if (tree > 0)
+		if (late.tree > 0)
 			return cut_fail(err, CUT_EREFUSED, "%s moved from %s to %s after the %s: %ld transaction(s) reached it and "
-					"are not in the copy; stop what writes (ClickHouse?) and copy again",
-					sc->ensemble, copied ? copied : was, now, copied ? "copy" : "fence", tree);
+					"are not in the copy (paths: %s%s); stop what writes (ClickHouse?) and copy again",
+					sc->ensemble, copied ? copied : was, now, copied ? "copy" : "fence", late.tree,
+					late.paths[0] ? late.paths : "none readable", late.more_paths ? ", and more" : "");
 		act_say(r, "%s moved from 0x%llx to %s by %ld session open/close transaction(s) only: the tree is unchanged",
-			sc->ensemble, (unsigned long long)base, now, sessions);
+			sc->ensemble, (unsigned long long)base, now, late.sessions);
 	}
 	act_say(r, "fence holds: nothing but sessions reached %s after %s (%s)", sc->ensemble,
 		copied ? "the copied logs' end" : "the fence", copied ? copied : was);

@@ -4,7 +4,8 @@
  * `cutover zk select`: the newest snapshot whose seals hold, and exactly the
  * logs ZooKeeper replays after it, with no hole in the chain. Each
  * destination then gets those files -- snapshots in dataDir/version-2, logs
- * in dataLogDir/version-2, preallocated logs at their real size -- written
+ * in dataLogDir/version-2, preallocated logs at their real size -- all
+ * destinations at once, each on its own thread and connection, written
  * under a temporary name, synced and renamed, and verified by SHA-256
  * computed here while reading and by sha256sum there. A destination that
  * already holds a file with the right hash keeps it, so a retry copies only
@@ -408,17 +409,23 @@ int zk_rollback_allowed(struct act_run *r, struct cut_err *err)
 	return CUT_OK;
 }
 
+/* Once per step, before the destinations: read the source once, into staging. */
+int zk_copy_begin(struct act_run *r, struct cut_err *err)
+{
+	struct staged *st = NULL;
+	int rc = act_in_rollback(r) ? zk_rollback_allowed(r, err) : CUT_OK;
+	if (rc == CUT_OK && (rc = stage(r, &st, err)) == CUT_OK)
+		act_step_set(r, st, staged_free);
+	return rc;
+}
+
+/* One destination, on its own thread; the others run beside it. */
 int zk_copy_run(struct act_run *r, struct cut_err *err)
 {
-	struct staged *st = act_step_get(r);
-	int rc = CUT_OK;
-	if (st == NULL && act_in_rollback(r) && (rc = zk_rollback_allowed(r, err)) != CUT_OK)
-		return rc;
-	if (st == NULL) { /* the first destination: read the source once */
-		if ((rc = stage(r, &st, err)) != CUT_OK)
-			return rc;
-		act_step_set(r, st, staged_free);
-	}
+	const struct staged *st = act_step_get(r);
+	int rc;
+	if (st == NULL)
+		return cut_fail(err, CUT_EINVAL, "zk.copy: nothing staged");
 	const struct subst_scope *sc = act_scope(r);
 	struct arena *a = act_arena(r);
 	const char *dd, *ld;
@@ -440,13 +447,14 @@ int zk_copy_run(struct act_run *r, struct cut_err *err)
 /*
  * For zk.fence: the transactions the target (a source leader) holds after
  * zxid `after`, split into those that change the tree and those that only
- * open or close sessions (a ZooKeeper client such as zk.compare makes those).
+ * open or close sessions (a ZooKeeper client such as zk.compare makes those),
+ * and the paths the former changed.
  */
-int zk_fence_scan(struct act_run *r, uint64_t after, long *tree, long *sessions, struct cut_err *err)
+int zk_fence_scan(struct act_run *r, uint64_t after, struct fence_late *late, struct cut_err *err)
 {
 	const struct subst_scope *sc = act_scope(r);
 	struct arena *a = act_arena(r);
-	*tree = *sessions = 0;
+	memset(late, 0, sizeof *late);
 	const char *dd, *ld;
 	int rc = zk_dirs(a, sc, &dd, &ld, err);
 	if (rc != CUT_OK)
@@ -472,8 +480,14 @@ int zk_fence_scan(struct act_run *r, uint64_t after, long *tree, long *sessions,
 		struct zk_log l;
 		rc = fetch(r, arena_printf(a, "%s/%s", ld, v[i].name), local, v[i].size, sha, err);
 		if (rc == CUT_OK && (rc = zk_log_read_after(local, after, &l, err)) == CUT_OK) {
-			*tree += l.after_tree_txns;
-			*sessions += l.after_txns - l.after_tree_txns;
+			late->tree += l.after_tree_txns;
+			late->sessions += l.after_txns - l.after_tree_txns;
+			late->more_paths += l.after_paths_more;
+			size_t have = strlen(late->paths);
+			if (l.after_paths[0] && have + strlen(l.after_paths) + 3 < sizeof late->paths)
+				snprintf(late->paths + have, sizeof late->paths - have, "%s%s", have ? ", " : "", l.after_paths);
+			else if (l.after_paths[0])
+				late->more_paths++;
 		}
 		unlink(local);
 	}

@@ -283,6 +283,56 @@ static void multi_types(struct zk_log *l, const unsigned char *p, size_t n)
 	}
 }
 
+/* Does this txn type start its body with the path it changes? */
+static bool has_path(int t)
+{
+	return t == 1 || t == 2 || t == 5 || t == 7 || t == 13 || t == 15 || t == 19 || t == 20 || t == 21;
+}
+
+/* Remember a path a late txn touched (body: i32 length, then the bytes). */
+static void note_path(struct zk_log *l, int type, const unsigned char *p, size_t n)
+{
+	if (!has_path(type) || n < 4)
+		return;
+	int32_t len = (int32_t)(uint32_t)be(p, 4);
+	if (len <= 0 || (size_t)len > n - 4 || len > 200)
+		return;
+	/* Up to five components (/clickhouse/tables/<shard>/<db>/<table>: one
+	 * ClickHouse table), so a busy tail still fits in a line. */
+	char path[208];
+	int depth = 0;
+	size_t k = 0;
+	for (; k < (size_t)len && !(p[4 + k] == '/' && ++depth > 5); k++)
+		path[k] = (char)p[4 + k];
+	if (k < (size_t)len)
+		memcpy(path + k, "/...", 4), k += 4;
+	path[k] = '\0';
+	size_t have = strlen(l->after_paths);
+	for (const char *q = l->after_paths; (q = strstr(q, path)) != NULL; q += k)
+		if ((q == l->after_paths || q[-1] == ' ') && (q[k] == ',' || q[k] == '\0'))
+			return; /* already listed */
+	if (have + k + 3 >= sizeof l->after_paths) {
+		l->after_paths_more++;
+		return;
+	}
+	snprintf(l->after_paths + have, sizeof l->after_paths - have, "%s%s", have ? ", " : "", path);
+}
+
+/* The paths inside a multi: i32 count, n x {i32 type, buf data}. */
+static void multi_paths(struct zk_log *l, const unsigned char *p, size_t n)
+{
+	uint32_t count = n >= 4 ? (uint32_t)be(p, 4) : 0;
+	size_t off = 4;
+	for (uint32_t i = 0; i < count && off + 8 <= n; i++) {
+		int t = (int)(int32_t)(uint32_t)be(p + off, 4);
+		int32_t len = (int32_t)(uint32_t)be(p + off + 4, 4);
+		if (len < 0 || (size_t)len > n - off - 8)
+			return;
+		note_path(l, t, p + off + 8, (size_t)len);
+		off += 8 + (size_t)len;
+	}
+}
+
 static int log_fail(struct zk_log *l, bool torn, const char *why, uint64_t off)
 {
 	l->torn = torn;
@@ -348,6 +398,10 @@ static int records(struct rd *r, struct zk_log *l)
 			l->after_txns++;
 			/* createSession and closeSession move the zxid, not the tree */
 			l->after_tree_txns += type != -10 && type != -11;
+			if (type == 14)
+				multi_paths(l, buf + 32, (size_t)len - 32);
+			else
+				note_path(l, type, buf + 32, (size_t)len - 32);
 		}
 		if (type == 14)
 			multi_types(l, buf + 32, (size_t)len - 32);

@@ -42,6 +42,11 @@ struct action_ops {
 	int (*run)(struct act_run *r, struct cut_err *err);
 	/* ZooKeeper targets run followers first and the leader last (probed at step start). */
 	bool leader_last;
+	/* Every target at once, each on its own thread (a copy's destinations).
+	 * begin, when set, runs once before them (on the first target's run,
+	 * after every intent is durable) and shares its work through act_step_set. */
+	bool parallel;
+	int (*begin)(struct act_run *r, struct cut_err *err);
 };
 
 /*

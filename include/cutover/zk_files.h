@@ -58,6 +58,8 @@ struct zk_log {
 	bool torn;          /* a partial record at the end (ZooKeeper treats it as EOF) */
 	uint64_t after;     /* zk_log_read_after: count what comes after this zxid */
 	long after_txns, after_tree_txns; /* ... all of it, and what changes the tree (not sessions) */
+	char after_paths[768]; /* the distinct paths those changed (5 components deep), ", "-separated, "..." when more */
+	long after_paths_more; /* distinct paths left out for room */
 	bool valid;         /* header good, no CRC error */
 	char error[256];
 };

@@ -2,6 +2,7 @@
 # ZooKeeper's own files read in C agree with ZooKeeper's own tools, on files
 # the lab's old ensemble wrote: node count and last zxid with SnapshotFormatter,
 # transaction count with TxnLogToolkit. A flipped byte fails the checksum;
+# ZooKeeper itself, started on those files, falls back as select does;
 # selection then falls back to an older snapshot and its longer log chain; a
 # missing middle log or a torn one is refused, never replayed over.
 set -u
@@ -60,6 +61,35 @@ check "it passes over the corrupt snapshot, saying why" grep -q "passed over: $n
 txns() { sed -n 's/.* plus \([0-9]*\) transaction.*/\1/p' <<<"$1"; }
 check "and takes the older snapshot with a longer replay" \
   test "$(txns "$sel")" -gt "$(txns "$("$CUT" zk select "$W/snap" "$W/log")")"
+
+# ZooKeeper itself on the same files: started on the corrupt snapshot it says
+# "problem reading snap file", falls back to the snapshot select picked and
+# serves the same tree as on the good files.
+zk_on() { # dir-with-snap-and-logs -> "znodes zxid" as the standalone server reports them
+  local d=$1 cfg=$1/zoo.cfg
+  printf '%s\n' tickTime=2000 "dataDir=$d" clientPort=2181 clientPortAddress=127.0.9.1 \
+    admin.enableServer=false 4lw.commands.whitelist=srvr,mntr >"$cfg"
+  java -Xmx128m -XX:+UseSerialGC -Dorg.slf4j.simpleLogger.logFile="$d/zk.log" -Dzookeeper.snapCount=100000 \
+    -cp /usr/share/java/zookeeper.jar:/usr/share/java/slf4j-simple.jar \
+    org.apache.zookeeper.server.ZooKeeperServerMain "$cfg" >/dev/null 2>&1 </dev/null &
+  local pid=$! m=""
+  for _ in $(seq 120); do
+    m=$(timeout 2 bash -c "exec 3<>/dev/tcp/127.0.9.1/2181 && printf mntr >&3 && cat <&3" 2>/dev/null)
+    grep -q zk_znode_count <<<"$m" && break; sleep 0.5
+  done
+  kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
+  sed -n 's/^zk_znode_count\t//p' <<<"$m"
+}
+for kind in snap bad; do
+  mkdir -p "$W/zk-$kind/version-2"
+  cp "$W/$kind"/snapshot.* "$W/log"/log.* "$W/zk-$kind/version-2/"
+done
+good_nodes=$(zk_on "$W/zk-snap"); bad_nodes=$(zk_on "$W/zk-bad")
+check "ZooKeeper refuses the corrupt snapshot too" grep -q "problem reading snap file" "$W/zk-bad/zk.log"
+picked=$(grep '/snapshot\.' <<<"$sel" | cut -f1 | xargs -n1 basename)
+check "and falls back to the snapshot select picked ($picked)" grep -q "Reading snapshot .*/$picked\b" "$W/zk-bad/zk.log"
+check "and serves the same tree as on the good files (znode count)" \
+  test -n "$good_nodes" -a "$good_nodes" = "$bad_nodes"
 
 # a missing middle log: ZooKeeper would replay over the hole
 chain=$(grep '/log\.' <<<"$sel" | cut -f1 | xargs -n1 basename)

@@ -112,10 +112,13 @@ static void d_zk_wipe(struct plan_lines *out, const struct rb_step *s, const str
 static void h_zk_copy(struct plan_lines *out, const struct rb_step *s, const struct inventory *inv)
 {
 	(void)inv;
-	plan_add(out, "source: %s; files: the newest valid snapshot and every log ZooKeeper replays after it "
-		      "(refused on a zxid gap)%s", param(s, "from", "?"),
-		 strcmp(param(s, "clean_snapshot", "false"), "true") == 0
-			 ? "; first restarts the source leader so a new leader writes a clean snapshot" : "");
+	if (strcmp(param(s, "clean_snapshot", "false"), "true") == 0)
+		plan_add(out, "source: %s; first restarts that leader (refused while ClickHouse answers) so the newly "
+			      "elected one writes a snapshot at the last zxid; copies that snapshot alone, refused if any "
+			      "transaction follows it", param(s, "from", "?"));
+	else
+		plan_add(out, "source: %s; files: the newest valid snapshot and every log ZooKeeper replays after it "
+			      "(refused on a zxid gap)", param(s, "from", "?"));
 	plan_add(out, "read once, written to every destination in parallel; free space checked first");
 }
 

@@ -217,7 +217,7 @@ static int fetch_set(struct act_run *src, struct staged *st, const char *dd, con
 	return rc;
 }
 
-static int stage(struct act_run *r, struct staged **out, struct cut_err *err)
+static int stage(struct act_run *r, bool snapshot_alone, struct staged **out, struct cut_err *err)
 {
 	const char *ens_name = NULL;
 	const struct inv_zk_node *z = source_node(r, &ens_name, err);
@@ -255,6 +255,16 @@ static int stage(struct act_run *r, struct staged **out, struct cut_err *err)
 	bool for_34 = dst && dst->version && strncmp(dst->version, "3.4", 3) == 0;
 	if (rc == CUT_OK)
 		rc = zk_select(arena_printf(a, "%s/snap", st->dir), arena_printf(a, "%s/log", st->dir), for_34, &st->sel, err);
+	if (rc == CUT_OK && snapshot_alone && st->sel.txns_after_snap != 0)
+		rc = cut_fail(err, CUT_EREFUSED, "clean_snapshot: the new leader's snapshot 0x%llx is %ld transaction(s) "
+			      "behind its logs: something still writes to %s", (unsigned long long)st->sel.snap_zxid,
+			      st->sel.txns_after_snap, ens_name);
+	while (rc == CUT_OK && snapshot_alone && st->sel.n > 1) { /* the snapshot holds it all */
+		struct zk_pick *l = &st->sel.files[--st->sel.n];
+		unlink(l->path);
+		free(l->path);
+		st->sel.last_zxid = st->sel.snap_zxid;
+	}
 	if (rc == CUT_OK && (st->sha = calloc(st->sel.n, sizeof *st->sha)) == NULL)
 		rc = cut_fail(err, CUT_ENOMEM, "out of memory");
 	for (size_t i = 0; rc == CUT_OK && i < st->sel.n; i++) {
@@ -409,12 +419,54 @@ int zk_rollback_allowed(struct act_run *r, struct cut_err *err)
 	return CUT_OK;
 }
 
+/*
+ * clean_snapshot: restart the source ensemble's leader so the newly elected
+ * one writes a snapshot at its last zxid (ZooKeeperServer.loadData takes one
+ * when a leader starts to lead); the copy then needs that snapshot alone.
+ * Only with ClickHouse down: a client writing during the election would make
+ * the snapshot stale at once (stage() checks that no transaction follows it).
+ */
+static int restart_leader(struct act_run *r, struct cut_err *err)
+{
+	const struct subst_scope *sc = act_scope(r);
+	for (size_t i = 0; i < sc->inv->nck; i++) {
+		char *out = NULL;
+		struct cut_err ce = {0};
+		int up = ck_query(&sc->inv->ck[i], "SELECT 1", 2000, &out, &ce) == CUT_OK;
+		free(out);
+		if (up)
+			return cut_fail(err, CUT_EREFUSED, "clean_snapshot: ClickHouse %s still answers; stop ClickHouse "
+					"before restarting the source leader", sc->inv->ck[i].name);
+	}
+	const char *ens_name = NULL;
+	const struct inv_zk_node *z = source_node(r, &ens_name, err);
+	if (z == NULL)
+		return err->code;
+	struct subst_scope zsc = {.inv = sc->inv, .zk = z, .ensemble = ens_name};
+	struct act_run *o = act_open_other(r, z->name, z->host, &z->ssh, &zsc);
+	if (o == NULL)
+		return cut_fail(err, CUT_ENOMEM, "out of memory");
+	act_say(r, "clean_snapshot: restarting the source leader %s so a new leader writes a snapshot at the last zxid",
+		z->name);
+	int rc = zk_stop_run(o, err);
+	if (rc == CUT_OK)
+		rc = zk_start_run(o, err);
+	if (rc == CUT_OK)
+		rc = zk_wait_quorum_run(o, err);
+	act_close_other(o, rc);
+	return rc;
+}
+
 /* Once per step, before the destinations: read the source once, into staging. */
 int zk_copy_begin(struct act_run *r, struct cut_err *err)
 {
 	struct staged *st = NULL;
+	const struct rb_param *p = rb_param(act_step(r), "clean_snapshot");
+	bool clean = p && p->value && strcmp(p->value, "true") == 0;
 	int rc = act_in_rollback(r) ? zk_rollback_allowed(r, err) : CUT_OK;
-	if (rc == CUT_OK && (rc = stage(r, &st, err)) == CUT_OK)
+	if (rc == CUT_OK && clean)
+		rc = restart_leader(r, err);
+	if (rc == CUT_OK && (rc = stage(r, clean, &st, err)) == CUT_OK)
 		act_step_set(r, st, staged_free);
 	return rc;
 }

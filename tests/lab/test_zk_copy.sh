@@ -110,5 +110,24 @@ YAML
 printf 'yes\nabort\n' | "$CUT" run "$W/compare.yaml" -i "$INV" --audit "$W/c.db" --plain --operator alice >"$W/out" 2>&1
 check "after the dirty copy zk.compare fails" grep -q "the trees of old and new differ" "$W/out"
 check "and names the late insert's paths" grep -q "/rt_2948/.*only in old\|/rt_2948/.*differs\|/rt_2948.*cversion" "$W/out"
+
+# ---- clean_snapshot: the source leader restarts, the new leader's snapshot alone is copied ---------
+sed 's/params: {from: old.leader}/params: {from: old.leader, clean_snapshot: true}/' "$RB" >"$W/clean.yaml"
+grep -q "clean_snapshot: true" "$W/clean.yaml" || not_ok "the clean_snapshot runbook was made"
+RB=$W/clean.yaml; C=$W/c2.db
+leader_before=$(leader_of old 127.0.1)
+start_run "$C"
+for s in stop-writers stop-clickhouse:two old-quiet fence-record stop-new:two wipe-new:two copy:two fence-check start-new quorum compare; do
+  case $s in *:two) wait_for "confirm ${s%:two}" && say yes bob ;; *) wait_for "confirm $s" && say yes ;; esac
+done
+end_run
+check_eq "the clean_snapshot run ends succeeded" 0 "$?"
+check "the source leader was restarted first" grep -q "clean_snapshot: restarting the source leader $leader_before" \
+  <<<"$(sqlite3 "$C" "select payload from events where kind='output' and step='copy'")"
+check "another node leads the old ensemble now" test "$(leader_of old 127.0.1)" != "$leader_before"
+copied=$(sqlite3 "$C" "select json_extract(payload,'\$.text') from events where kind='output' and step='copy' and payload like '%written and verified%'" | sed -n 's/^\([a-z]*\.[0-9a-f]*\): .*/\1/p' | sort -u)
+check_eq "the new leader's snapshot alone was copied" "snapshot" "$(sed 's/\..*//' <<<"$copied" | sort -u | tr '\n' ' ' | sed 's/ $//')"
+check "and the new ensemble started on it serves the old tree (compare: no difference)" grep -q "old: [0-9]* nodes, new: [0-9]* nodes; 0 difference(s)" \
+  <<<"$(sqlite3 "$C" "select payload from events where step='compare'")"
 "$LAB" down >/dev/null 2>&1; rm -rf "$LAB_DIR"
 finish

@@ -273,8 +273,9 @@ status() {
 
 case "${1:-}" in
   up) up ;;
+  ssh-up) mkdir -p "$LAB_DIR"; ssh_up ;; # sshd alone (make bench)
   down) down ;;
   status) status ;;
   env) echo "LAB_DIR=$LAB_DIR" ;;
-  *) echo "usage: $0 up|down|status|env   (LAB_DIR=$LAB_DIR)" >&2; exit 2 ;;
+  *) echo "usage: $0 up|ssh-up|down|status|env   (LAB_DIR=$LAB_DIR)" >&2; exit 2 ;;
 esac

@@ -86,6 +86,11 @@ build/lab/%: tests/lab/%.c $(CORE_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) -o $@ $^ $(LIBS) $(TEST_LIBS)
 
+# The recorded-REST server for the writer-task adapter tests (tests/tasks/).
+build/tasks/rest_replay: tests/tasks/rest_replay.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -o $@ $<
+
 tests/unit/test_%: build/unit/test_% FORCE
 	$<
 
@@ -108,8 +113,9 @@ unit-asan: $(UNIT_ASAN)
 valgrind: $(UNIT_BIN)
 	@tests/run-unit.sh --valgrind $(UNIT_BIN)
 
-cli-test: cutover
+cli-test: cutover build/tasks/rest_replay
 	@tests/cli/test_cli.sh
+	@tests/tasks/test_tasks.sh
 
 lab-test: cutover $(LAB_C_BIN)
 	@tests/run-lab.sh

@@ -214,23 +214,49 @@ static void d_ck_verify(struct plan_lines *out, const struct rb_step *s, const s
 
 /* ---- writer tasks, shell, manual, check ---------------------------------------- */
 
+static bool adapter_is(const struct subst_scope *sc, const char *a)
+{
+	return sc->task->adapter && strcmp(sc->task->adapter, a) == 0;
+}
+
 static void d_tasks_stop(struct plan_lines *out, const struct rb_step *s, const struct subst_scope *sc)
 {
-	(void)s;
-	plan_add(out, "$ %s   (%s adapter)", CMD(sc->task->stop), sc->task->adapter);
+	const struct inv_task *t = sc->task;
+	if (adapter_is(sc, "flink") && strcmp(param(s, "flink_stop", "savepoint"), "cancel") == 0)
+		plan_add(out, "PATCH %s/jobs/%s?mode=cancel   (flink: cancel, no savepoint)", PATH(t->url), t->job);
+	else if (adapter_is(sc, "flink"))
+		plan_add(out, "POST %s/jobs/%s/stop, then wait for its savepoint   (flink: stop with savepoint)", PATH(t->url), t->job);
+	else if (adapter_is(sc, "http"))
+		plan_add(out, "POST %s   (http adapter)", PATH(t->stop_url));
+	else
+		plan_add(out, "$ %s   (shell adapter)", CMD(t->stop));
 	plan_add(out, "wait until it reports stopped and no INSERT runs on any ClickHouse node");
 }
 
 static void d_tasks_start(struct plan_lines *out, const struct rb_step *s, const struct subst_scope *sc)
 {
 	(void)s;
-	plan_add(out, "$ %s   (%s adapter)", CMD(sc->task->start), sc->task->adapter);
+	const struct inv_task *t = sc->task;
+	if (adapter_is(sc, "flink"))
+		plan_add(out, "$ %s   (flink: resubmit from the savepoint in $CUTOVER_SAVEPOINT)", CMD(t->resubmit));
+	else if (adapter_is(sc, "http"))
+		plan_add(out, "POST %s   (http adapter)", PATH(t->start_url));
+	else
+		plan_add(out, "$ %s   (shell adapter)", CMD(t->start));
+	plan_add(out, "wait until it reports running");
 }
 
 static void d_tasks_wait(struct plan_lines *out, const struct rb_step *s, const struct subst_scope *sc)
 {
 	(void)s;
-	plan_add(out, "$ %s until it reports running and its row count grows", CMD(sc->task->status));
+	const struct inv_task *t = sc->task;
+	if (adapter_is(sc, "flink"))
+		plan_add(out, "GET %s/jobs/%s until RUNNING and its sink's read-records grow", PATH(t->url), t->job);
+	else if (adapter_is(sc, "http"))
+		plan_add(out, "GET %s until %s reads %s%s", PATH(t->status_url), t->state_pointer, t->running_value,
+			 t->rows_pointer ? " and the rows grow" : "");
+	else
+		plan_add(out, "$ %s until it reports running and its row count grows", CMD(t->status));
 }
 
 static const char *where(const struct subst_scope *sc)
@@ -285,7 +311,7 @@ static const struct action_ops actions[] = {
 	ACT("ck.restart", TGT_CK, NONE, NONE, true, "restart ClickHouse, one node at a time", d_ck_restart, NULL, ck_restart_run),
 	ACT("ck.switch", TGT_CK, P("to"), P("to"), true, "point metrika.xml at another ensemble", d_ck_switch, NULL, ck_switch_run),
 	ACT("ck.verify", TGT_CK, P("canary_table"), NONE, false, "business verification", d_ck_verify, NULL, ck_verify_run),
-	ACT("tasks.stop", TGT_TASK, NONE, NONE, false, "stop writer tasks", d_tasks_stop, NULL, tasks_stop_run),
+	ACT("tasks.stop", TGT_TASK, P("flink_stop"), NONE, false, "stop writer tasks", d_tasks_stop, NULL, tasks_stop_run),
 	ACT("tasks.start", TGT_TASK, NONE, NONE, false, "start writer tasks", d_tasks_start, NULL, tasks_start_run),
 	ACT("tasks.wait", TGT_TASK, NONE, NONE, false, "check writer tasks run and write", d_tasks_wait, NULL, tasks_wait_run),
 	ACT("shell", TGT_ZK | TGT_CK | TGT_TASK | TGT_LOCAL, P("command"), P("command"), false, "run a shell command", d_shell, NULL, act_shell_run),

@@ -47,10 +47,14 @@ int cut_fail(struct cut_err *err, int code, const char *fmt, ...)
 {
 	if (err == NULL)
 		return code;
+	/* Through a copy: callers often wrap the message already in err
+	 * ("...: %s", err->msg), and vsnprintf must not read what it writes. */
+	char msg[CUT_ERR_MSG_MAX];
 	va_list ap;
 	va_start(ap, fmt);
-	vformat(err->msg, sizeof err->msg, fmt, ap);
+	vformat(msg, sizeof msg, fmt, ap);
 	va_end(ap);
+	memcpy(err->msg, msg, sizeof msg);
 	err->code = code;
 	return code;
 }

@@ -35,6 +35,12 @@ static size_t collect(char *ptr, size_t size, size_t nmemb, void *ud)
 int http_request(const char *url, const char *post, const char *const *headers, int timeout_ms, char **body,
 		 long *status, struct cut_err *err)
 {
+	return http_call(post ? "POST" : "GET", url, post, headers, timeout_ms, body, status, err);
+}
+
+int http_call(const char *method, const char *url, const char *post, const char *const *headers, int timeout_ms,
+	      char **body, long *status, struct cut_err *err)
+{
 	*body = NULL;
 	*status = 0;
 	CURL *h = curl_easy_init();
@@ -47,6 +53,8 @@ int http_request(const char *url, const char *post, const char *const *headers, 
 	curl_easy_setopt(h, CURLOPT_URL, url);
 	if (post)
 		curl_easy_setopt(h, CURLOPT_POSTFIELDS, post);
+	if (strcmp(method, "GET") != 0 && strcmp(method, "POST") != 0)
+		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)timeout_ms);

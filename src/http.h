@@ -8,5 +8,8 @@
  * an answer came (check *status); the body is malloc'd and NUL-terminated. */
 int http_request(const char *url, const char *post, const char *const *headers, int timeout_ms, char **body,
 		 long *status, struct cut_err *err);
+/* Any method ("PATCH", "PUT", ...) with an optional body; otherwise as above. */
+int http_call(const char *method, const char *url, const char *data, const char *const *headers, int timeout_ms,
+	      char **body, long *status, struct cut_err *err);
 
 #endif

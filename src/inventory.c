@@ -93,6 +93,8 @@ static const struct yml_field task_fields[] = {
 	YF("stop_url", YML_STR, TK, stop_url),
 	YF("state_pointer", YML_STR, TK, state_pointer),
 	YF("running_value", YML_STR, TK, running_value),
+	YF("stopped_value", YML_STR, TK, stopped_value),
+	YF("rows_pointer", YML_STR, TK, rows_pointer),
 };
 #undef TK
 
@@ -377,7 +379,9 @@ static void merge_task(struct inventory *inv, struct inv_task *t)
 	t->start_url = DFL(t->start_url, d->start_url);
 	t->stop_url = DFL(t->stop_url, d->stop_url);
 	t->state_pointer = DFL(t->state_pointer, d->state_pointer);
-	t->running_value = DFL(t->running_value, d->running_value);
+	t->running_value = DFL(t->running_value, DFL(d->running_value, "RUNNING"));
+	t->stopped_value = DFL(t->stopped_value, DFL(d->stopped_value, "STOPPED"));
+	t->rows_pointer = DFL(t->rows_pointer, d->rows_pointer);
 }
 
 static void merge_defaults(struct inventory *inv)

@@ -1,56 +1,48 @@
 /*
- * tasks: the writer-task actions (tasks.stop, tasks.start, tasks.wait) over
- * the shell adapter: the inventory's status, stop and start commands, with
- * status exiting 0 when the task runs and 3 when it is stopped (the LSB
- * convention the lab's writer.sh follows). The flink and http adapters come
- * with the writer-task issue.
+ * tasks: the writer-task actions (tasks.stop, tasks.start, tasks.wait), the
+ * same for every adapter (task_int.h): shell commands, the Flink REST API,
+ * or templated HTTP calls. Each state a task reports is said in the step's
+ * output, so the writer-task pane and the replay show it.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "act_int.h"
+#include "task_int.h"
 
-static int shell_only(struct act_run *r, struct cut_err *err)
+static const struct task_ops *adapter(struct act_run *r, struct cut_err *err)
 {
 	const struct inv_task *t = act_scope(r)->task;
-	if (t->adapter && strcmp(t->adapter, "shell") != 0)
-		return cut_fail(err, CUT_EINVAL, "task %s uses the %s adapter, which this version cannot drive yet; "
-				"do it in the platform and mark the step done with a reason", t->id, t->adapter);
-	return CUT_OK;
+	const char *a = t->adapter ? t->adapter : "shell";
+	const struct task_ops *all[] = {&task_shell_ops, &task_flink_ops, &task_http_ops};
+	for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+		if (strcmp(all[i]->name, a) == 0)
+			return all[i];
+	cut_fail(err, CUT_EINVAL, "task %s: unknown adapter '%s' (shell, flink or http)", t->id, a);
+	return NULL;
 }
 
-/* Status: 0 running, 3 stopped; *rows: the last number it printed, or -1. */
-static int status(struct act_run *r, int *st, long long *rows, struct cut_err *err)
+/* Wait until the task reports want; a failed task, or a status that cannot be read, ends it. */
+static int wait_state(struct act_run *r, const struct task_ops *ops, enum task_run want, struct task_status *st,
+		      struct cut_err *err)
 {
-	const struct inv_task *t = act_scope(r)->task;
-	const char *cmd = subst(act_arena(r), t->status, act_scope(r), SUBST_SHELL, err);
-	if (cmd == NULL)
-		return err->code;
-	char *out = NULL;
-	int rc = act_capture(r, cmd, st, &out, 65536, err);
-	*rows = -1;
-	for (char *p = out; rc == CUT_OK && p && *p; p++)
-		if ((*p >= '0' && *p <= '9') && (p == out || p[-1] == ' '))
-			*rows = strtoll(p, NULL, 10);
-	free(out);
-	return rc;
-}
-
-/* Wait until status says want (0 running, 3 stopped). */
-static int wait_state(struct act_run *r, int want, long long *rows, struct cut_err *err)
-{
+	char said[64] = "";
 	for (;;) {
-		int st, rc = status(r, &st, rows, err);
+		int rc = ops->status(r, st, err);
 		if (rc != CUT_OK)
 			return rc;
-		if (st == want)
+		if (strcmp(said, st->state) != 0) { /* each state once, for the pane and the replay */
+			act_say(r, "task %s: %s%s", act_scope(r)->task->id, st->state,
+				st->rows >= 0 ? arena_printf(act_arena(r), ", %lld rows", st->rows) : "");
+			snprintf(said, sizeof said, "%s", st->state);
+		}
+		if (st->run == want)
 			return CUT_OK;
-		if (st != 0 && st != 3)
-			return cut_fail(err, CUT_EREMOTE, "task %s: status exited %d (neither running nor stopped)",
-					act_scope(r)->task->id, st);
+		if (st->run == TASK_FAILED)
+			return cut_fail(err, CUT_EREMOTE, "task %s reports %s (neither running nor stopped)",
+					act_scope(r)->task->id, st->state);
 		if ((rc = act_sleep(r, 500, err)) != CUT_OK)
-			return rc;
+			return cut_fail(err, rc, "task %s still %s: %s", act_scope(r)->task->id, st->state, err->msg);
 	}
 }
 
@@ -82,42 +74,47 @@ static int no_inserts(struct act_run *r, struct cut_err *err)
 
 int tasks_stop_run(struct act_run *r, struct cut_err *err)
 {
-	long long rows;
-	int rc = shell_only(r, err);
+	struct task_status st;
+	const struct task_ops *ops = adapter(r, err);
+	int rc = ops ? CUT_OK : err->code;
 	if (rc == CUT_OK)
-		rc = act_run_template(r, act_scope(r)->task->stop, err);
+		rc = ops->status(r, &st, err);
+	if (rc == CUT_OK && st.run != TASK_STOPPED)
+		rc = ops->stop(r, err);
 	if (rc == CUT_OK)
-		rc = wait_state(r, 3, &rows, err);
+		rc = wait_state(r, ops, TASK_STOPPED, &st, err);
 	if (rc == CUT_OK)
 		rc = no_inserts(r, err);
 	if (rc == CUT_OK)
-		act_say(r, "task %s stopped; it reports %lld rows written", act_scope(r)->task->id, rows);
+		act_say(r, "task %s stopped; it reports %lld rows written", act_scope(r)->task->id, st.rows);
 	return rc;
 }
 
 int tasks_start_run(struct act_run *r, struct cut_err *err)
 {
-	long long rows;
-	int rc = shell_only(r, err);
+	struct task_status st;
+	const struct task_ops *ops = adapter(r, err);
+	int rc = ops ? CUT_OK : err->code;
 	if (rc == CUT_OK)
-		rc = act_run_template(r, act_scope(r)->task->start, err);
+		rc = ops->status(r, &st, err);
+	if (rc == CUT_OK && st.run != TASK_RUNNING)
+		rc = ops->start(r, err);
 	if (rc == CUT_OK)
-		rc = wait_state(r, 0, &rows, err);
+		rc = wait_state(r, ops, TASK_RUNNING, &st, err);
 	return rc;
 }
 
 /* Running, and its row count grows. */
 int tasks_wait_run(struct act_run *r, struct cut_err *err)
 {
-	long long first, now;
-	int rc = shell_only(r, err);
-	if (rc == CUT_OK)
-		rc = wait_state(r, 0, &first, err);
+	struct task_status first, now;
+	const struct task_ops *ops = adapter(r, err);
+	int rc = ops ? wait_state(r, ops, TASK_RUNNING, &first, err) : err->code;
 	while (rc == CUT_OK) {
-		if ((rc = act_sleep(r, 1000, err)) != CUT_OK || (rc = wait_state(r, 0, &now, err)) != CUT_OK)
+		if ((rc = act_sleep(r, 1000, err)) != CUT_OK || (rc = wait_state(r, ops, TASK_RUNNING, &now, err)) != CUT_OK)
 			break;
-		if (now > first) {
-			act_say(r, "task %s runs and writes: %lld -> %lld rows", act_scope(r)->task->id, first, now);
+		if (now.rows > first.rows) {
+			act_say(r, "task %s runs and writes: %lld -> %lld rows", act_scope(r)->task->id, first.rows, now.rows);
 			return CUT_OK;
 		}
 	}

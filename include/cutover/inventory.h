@@ -76,7 +76,8 @@ struct inv_task {
 	const char *host;    /* where shell commands run; "local" by default */
 	const char *status, *start, *stop;            /* shell */
 	const char *url, *job, *resubmit, *token_env; /* flink, http */
-	const char *status_url, *start_url, *stop_url, *state_pointer, *running_value;
+	const char *status_url, *start_url, *stop_url, *state_pointer, *running_value; /* http */
+	const char *stopped_value, *rows_pointer;                                      /* http */
 	struct yml_pos pos, id_pos;
 };
 

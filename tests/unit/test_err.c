@@ -31,6 +31,17 @@ static void test_err_fail_returns_code_and_formats(void **state)
 	assert_string_equal(e.msg, "probe old1: 127.0.1.1:2181 refused");
 }
 
+/* Wrapping the message already in err, the common "...: %s", err->msg. */
+static void test_err_fail_may_wrap_its_own_message(void **state)
+{
+	(void)state;
+	struct cut_err e = {0};
+	cut_fail(&e, CUT_ENET, "http://127.0.0.1:1/: Couldn't connect to server");
+	cut_fail(&e, e.code, "task 2948: GET %s", e.msg);
+	assert_string_equal(e.msg, "task 2948: GET http://127.0.0.1:1/: Couldn't connect to server");
+	assert_int_equal(e.code, CUT_ENET);
+}
+
 static void test_err_null_buffer_is_allowed(void **state)
 {
 	(void)state;
@@ -70,6 +81,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_err_every_code_has_a_name),
 		cmocka_unit_test(test_err_fail_returns_code_and_formats),
+		cmocka_unit_test(test_err_fail_may_wrap_its_own_message),
 		cmocka_unit_test(test_err_null_buffer_is_allowed),
 		cmocka_unit_test(test_err_truncation_keeps_whole_utf8_characters),
 	};

@@ -122,6 +122,8 @@ static int confirm_and_run(struct plain *pl, size_t i)
 	}
 	if (failing)
 		printf("  a gate fails: confirming overrides it, which needs a second operator and a reason\n");
+	if (engine_preview(e))
+		printf("    live preview:\n%s", engine_preview(e));
 	char prompt[256];
 	snprintf(prompt, sizeof prompt, "confirm %s [yes/no]: ", s->id);
 	char *a;

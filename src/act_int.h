@@ -53,6 +53,7 @@ int ck_stop_run(struct act_run *r, struct cut_err *err);
 int ck_start_run(struct act_run *r, struct cut_err *err);
 int ck_restart_run(struct act_run *r, struct cut_err *err);
 int ck_switch_run(struct act_run *r, struct cut_err *err);
+int ck_switch_preview(struct act_run *r, struct plan_lines *out, struct cut_err *err);
 char *ck_switch_render(const char *xml, size_t len, const struct inv_ensemble *e, char *before, size_t blen,
 		       struct cut_err *err);
 

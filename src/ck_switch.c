@@ -173,6 +173,83 @@ int ck_switch_hosts(const char *xml, size_t len, char *out, size_t n, struct cut
 	return sec ? CUT_OK : cut_fail(err, CUT_EINVAL, "no <zookeeper-servers> or <zookeeper> section");
 }
 
+/* Line i of text (0-based), its length in *n; NULL past the end. */
+static const char *line_at(const char *text, size_t i, size_t *n)
+{
+	for (; i > 0 && text; i--) {
+		text = strchr(text, '\n');
+		text = text ? text + 1 : NULL;
+	}
+	if (text == NULL || *text == '\0')
+		return NULL;
+	const char *nl = strchr(text, '\n');
+	*n = nl ? (size_t)(nl - text) : strlen(text);
+	return text;
+}
+
+static size_t count_lines(const char *text)
+{
+	size_t n = 0, k;
+	while (line_at(text, n, &k))
+		n++;
+	return n;
+}
+
+static bool same_line(const char *a, size_t ia, const char *b, size_t ib)
+{
+	size_t na, nb;
+	const char *x = line_at(a, ia, &na), *y = line_at(b, ib, &nb);
+	return x && y && na == nb && memcmp(x, y, na) == 0;
+}
+
+/* A unified-style diff of one changed block (ck.switch changes one section):
+ * the common head and tail are skipped but for two lines of context. */
+static void diff_block(struct plan_lines *out, const char *a, const char *b)
+{
+	size_t na = count_lines(a), nb = count_lines(b), head = 0, tail = 0, len;
+	while (head < na && head < nb && same_line(a, head, b, head))
+		head++;
+	while (tail < na - head && tail < nb - head && same_line(a, na - 1 - tail, b, nb - 1 - tail))
+		tail++;
+	size_t from = head > 2 ? head - 2 : 0;
+	plan_add(out, "@@ line %zu @@", from + 1);
+	for (size_t i = from; i < head; i++)
+		plan_add(out, "  %.*s", (int)len, line_at(a, i, &len));
+	for (size_t i = head; i < na - tail; i++)
+		plan_add(out, "- %.*s", (int)len, line_at(a, i, &len));
+	for (size_t i = head; i < nb - tail; i++)
+		plan_add(out, "+ %.*s", (int)len, line_at(b, i, &len));
+	for (size_t i = nb - tail; i < nb - tail + 2 && i < nb; i++)
+		plan_add(out, "  %.*s", (int)len, line_at(b, i, &len));
+}
+
+/* Before confirmation: the file as it is, and exactly what the switch would change in it. */
+int ck_switch_preview(struct act_run *r, struct plan_lines *out, struct cut_err *err)
+{
+	const struct subst_scope *sc = act_scope(r);
+	const struct rb_param *p = rb_param(act_step(r), "to");
+	const struct inv_ensemble *e = p && p->value ? inv_ensemble(sc->inv, p->value) : NULL;
+	const char *path = e ? subst(act_arena(r), sc->ck->metrika, sc, SUBST_PATH, err) : NULL;
+	if (path == NULL)
+		return e ? err->code : cut_fail(err, CUT_EINVAL, "to: names no ensemble of the inventory");
+	char *old = NULL, before[1024];
+	size_t len;
+	int rc = act_read_file(r, path, 4 << 20, &old, &len, err);
+	char *new = rc == CUT_OK ? ck_switch_render(old, len, e, before, sizeof before, err) : NULL;
+	if (rc == CUT_OK && new == NULL)
+		rc = cut_fail(err, err->code, "%s would be refused: %s", path, err->msg);
+	if (rc == CUT_OK && strcmp(old, new) == 0)
+		plan_add(out, "%s already lists the %s ensemble (%s): no change", path, e->name, before);
+	else if (rc == CUT_OK) {
+		plan_add(out, "--- %s (now: %s)", path, before);
+		plan_add(out, "+++ %s (after the switch to %s)", path, e->name);
+		diff_block(out, old, new);
+	}
+	free(old);
+	free(new);
+	return rc;
+}
+
 int ck_switch_run(struct act_run *r, struct cut_err *err)
 {
 	const struct subst_scope *sc = act_scope(r);

@@ -132,12 +132,14 @@ int engine_prepare(struct engine *e, size_t step, const struct gate_result **gat
 	if (e->gates == NULL)
 		return cut_fail(err, CUT_ENOMEM, "out of memory");
 	e->prepared = step;
+	eng_preview(e, step);
 	*gates = e->gates;
 	*ngates = e->ngates;
 	json_t *status = e->live_json ? json_loads(e->live_json, 0, NULL) : NULL;
 	return eng_emit(e, NULL, NULL, NULL, "status", status, err);
 }
 
+/* The plan and the live preview, exactly as shown: what the confirm event records and hashes. */
 static char *step_plan_text(const struct engine *e, size_t step, size_t *len)
 {
 	char *buf = NULL;
@@ -145,8 +147,15 @@ static char *step_plan_text(const struct engine *e, size_t step, size_t *len)
 	if (f == NULL)
 		return NULL;
 	plan_print_step(e->plan, step, f);
+	if (e->preview) /* engine_confirm only follows engine_prepare of this step */
+		fprintf(f, "    live preview:\n%s", e->preview);
 	fclose(f);
 	return buf;
+}
+
+const char *engine_preview(const struct engine *e)
+{
+	return e->preview;
 }
 
 static int check_operators(struct engine *e, const char *op1, const char *op2, bool two, const char *why,

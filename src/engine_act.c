@@ -180,42 +180,24 @@ static void mem_sink(void *ud, const char *buf, size_t len)
 
 int act_write_file(struct act_run *r, const char *path, const char *data, size_t len, struct cut_err *err)
 {
-	int left = left_ms(r, err), rc;
-	if (left < 0)
-		return -left;
-	if ((rc = transport(r, err)) != CUT_OK)
-		return rc;
 	struct membuf m = {.data = data, .len = len};
-	rc = xp_write_file(r->x, path, mem_src, &m, left, &r->e->cancel, err);
-	if (rc != CUT_OK && rc != CUT_EREMOTE)
-		eng_act_release(r, rc);
-	return rc;
+	return act_stream_write(r, path, mem_src, &m, err);
 }
 
 int act_read_file(struct act_run *r, const char *path, size_t max, char **out, size_t *len, struct cut_err *err)
 {
-	int left = left_ms(r, err), rc;
-	*out = NULL;
-	*len = 0;
-	if (left < 0)
-		return -left;
-	if ((rc = transport(r, err)) != CUT_OK)
-		return rc;
 	struct membuf m = {.max = max};
-	rc = xp_read_file(r->x, path, mem_sink, &m, left, &r->e->cancel, err);
+	int rc = act_stream_read(r, path, mem_sink, &m, err);
 	if (rc == CUT_OK && m.over)
 		rc = cut_fail(err, CUT_EINVAL, "%s is larger than %zu bytes", path, max);
-	if (rc == CUT_OK && m.out == NULL)
-		m.out = calloc(1, 1);
 	if (rc != CUT_OK) {
 		free(m.out);
-		if (rc != CUT_EREMOTE && rc != CUT_EINVAL)
-			eng_act_release(r, rc);
+		*out = NULL, *len = 0;
 		return rc;
 	}
-	*out = m.out;
+	*out = m.out ? m.out : calloc(1, 1);
 	*len = m.olen;
-	return CUT_OK;
+	return *out ? CUT_OK : cut_fail(err, CUT_ENOMEM, "out of memory");
 }
 
 void act_say(struct act_run *r, const char *fmt, ...)

@@ -34,6 +34,7 @@ struct engine {
 	struct gate_result *gates;
 	size_t ngates;
 	char *live_json;
+	char *preview; /* the prepared step's live preview (action_ops.preview), or NULL */
 };
 
 /* A resolved target: where it is, how to reach it, what ${...} means there. */
@@ -72,6 +73,8 @@ int eng_load_runbook(struct engine *e, const char *rb_path, struct cut_err *err)
 int eng_begin_run(struct engine *e, int64_t parent, struct cut_err *err);
 /* End this run as "rolled back" and begin the rollback runbook's run. */
 int eng_start_rollback(struct engine *e, const char *op, struct cut_err *err);
+/* The step's live preview on every target (action_ops.preview), into e->preview. */
+void eng_preview(struct engine *e, size_t step);
 void eng_crash_point(struct engine *e, const char *point, const char *step);
 void eng_redact(const struct engine *e, char *line);
 /* SHA-256 of the whole resolved plan: changes when the runbook, the inventory

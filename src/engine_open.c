@@ -344,6 +344,7 @@ void engine_free(struct engine *e)
 	free(e->secrets);
 	free(e->gates);
 	free(e->live_json);
+	free(e->preview);
 	free(e->rb_path);
 	free(e->inv_path);
 	free(e->audit_path);

@@ -265,6 +265,47 @@ static int attempt(struct engine *e, const struct rb_step *s, struct cut_err *er
 	return rc;
 }
 
+/* Read-only, before confirmation: each target's preview lines, indented under its name. */
+void eng_preview(struct engine *e, size_t step)
+{
+	const struct rb_step *s = &e->rb->steps[step];
+	const struct action_ops *ops = action_find(s->action);
+	free(e->preview);
+	e->preview = NULL;
+	if (ops == NULL || ops->preview == NULL)
+		return;
+	struct tgts *t = calloc(1, sizeof *t);
+	struct cut_err err = {0};
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	if (t == NULL || f == NULL || resolve(e, s, t, &err) != CUT_OK) {
+		if (f)
+			fprintf(f, "      (cannot preview: %s)\n", err.msg[0] ? err.msg : "out of memory");
+		if (t)
+			t->n = 0;
+	}
+	for (size_t i = 0; t && f && i < t->n; i++) {
+		struct step_state st = {0};
+		struct act_run r = {.e = e, .s = s, .t = &t->v[i], .deadline = xp_now_ms() + 15000, .arena = arena_new(),
+				    .exit_status = -1, .state = &st.p, .state_free = &st.free_fn};
+		struct plan_lines l = {.arena = r.arena};
+		struct cut_err pe = {0};
+		int rc = r.arena ? ops->preview(&r, &l, &pe) : cut_fail(&pe, CUT_ENOMEM, "out of memory");
+		eng_act_release(&r, rc);
+		fprintf(f, "    - %s:\n", t->v[i].name);
+		for (size_t k = 0; k < l.n; k++)
+			fprintf(f, "        %s\n", l.v[k]);
+		if (rc != CUT_OK)
+			fprintf(f, "        (cannot preview: %s)\n", pe.msg);
+		arena_free(r.arena);
+	}
+	if (f)
+		fclose(f);
+	free(t);
+	e->preview = buf;
+}
+
 int engine_run(struct engine *e, size_t step, struct cut_err *err)
 {
 	const struct rb_step *s = &e->rb->steps[step];

@@ -47,6 +47,10 @@ struct action_ops {
 	 * after every intent is durable) and shares its work through act_step_set. */
 	bool parallel;
 	int (*begin)(struct act_run *r, struct cut_err *err);
+	/* What the step would change on this target, read live when the step is
+	 * prepared and shown before confirmation (ck.switch: the file's diff).
+	 * Read-only; it writes no event. */
+	int (*preview)(struct act_run *r, struct plan_lines *out, struct cut_err *err);
 };
 
 /*

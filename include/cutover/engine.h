@@ -79,6 +79,9 @@ enum engine_need engine_next(struct engine *e, size_t *step);
 int engine_prepare(struct engine *e, size_t step, const struct gate_result **gates, size_t *ngates,
 		   struct cut_err *err);
 bool engine_needs_two(const struct engine *e, size_t step);
+/* The live preview engine_prepare read for the step (ck.switch: each file's diff), or NULL;
+ * shown before confirmation and recorded with it. */
+const char *engine_preview(const struct engine *e);
 /* op2 may be NULL for confirm: one with every gate passing; reason overrides failing gates. */
 int engine_confirm(struct engine *e, size_t step, const char *op1, const char *op2, const char *reason,
 		   struct cut_err *err);

@@ -24,6 +24,11 @@ answer() { # start-new fails (read-only replicas): skip it; verify-new fails: sk
 drive "$W/out" "$CUT" run "$here/ck-switch.yaml" -i "$INV" --audit "$W/a.db" --plain --operator alice
 check_eq "the run ends succeeded (with two skips)" 0 "$?"
 q() { sqlite3 "$W/a.db" "$1"; }
+conf=$(q "select json_extract(payload,'\$.plan') from events where kind='confirm' and step='to-new'")
+check "the switch's confirmation showed each file's diff: old hosts out" grep -q -- "- .*<host>127.0.1.1</host>" <<<"$conf"
+check "and new hosts in" grep -q -- "+ .*<host>127.0.2.1</host>" <<<"$conf"
+check "for both nodes" test "$(grep -c -- '--- .*/metrika.xml (now: 127.0.1.1:2181' <<<"$conf")" -eq 2
+check "the operators saw it before confirming" bash -c "awk '/live preview:/{p=1} /confirm to-new/{exit} p' '$W/out' | grep -q '+ .*<host>127.0.2.2</host>'"
 check "ck.start on the empty ensemble fails (read-only replicas or no start in time)" grep -q "\"ok\":false" <<<"$(q "select payload from events where kind='step_end' and step='start-new'")"
 check "ck.verify fails there, naming replicas-writable" grep -q "checks failed: .*replicas-writable" <<<"$(q "select payload from events where kind='step_end' and step='verify-new'")"
 check "ck.verify passes back on the old ensemble" grep -q '"ok":true' <<<"$(q "select payload from events where kind='step_end' and step='verify-old'")"
@@ -46,6 +51,7 @@ cp "$LAB_DIR/ck/ck2/metrika.xml" "$W/ck2.keep"; cp "$W/broken.xml" "$LAB_DIR/ck/
 answer() { case $1 in "second operator: ") echo bob ;; choice*) echo abort ;; *) echo yes ;; esac; }
 drive "$W/out" "$CUT" run "$W/broken.yaml" -i "$INV" --audit "$W/b.db" --plain --operator alice
 check "a broken metrika.xml is refused" grep -q "does not parse as XML" "$W/out"
+check "and the preview said so before the confirmation" grep -q "cannot preview: .*would be refused: .*does not parse as XML" "$W/out"
 check "and left byte for byte as it was" cmp -s "$W/broken.xml" "$LAB_DIR/ck/ck2/metrika.xml"
 cp "$W/ck2.keep" "$LAB_DIR/ck/ck2/metrika.xml"
 for t in "${TASKS[@]}"; do "$LAB_DIR/bin/writer.sh" start "$t" >/dev/null; done

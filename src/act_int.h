@@ -60,6 +60,8 @@ char *ck_switch_render(const char *xml, size_t len, const struct inv_ensemble *e
 /* ck_verify.c */
 int ck_verify_run(struct act_run *r, struct cut_err *err);
 int ck_row_counts(const struct inv_ck_node *ck, char **out, struct cut_err *err);
+/* Parts set aside as ignored_/unexpected_: "db.table/dir" lines (system.detached_parts, else over SSH). */
+int ck_detached_parts(struct act_run *r, const struct inv_ck_node *ck, char **out, struct cut_err *err);
 
 /* ck_http.c */
 int ck_query(const struct inv_ck_node *ck, const char *sql, int timeout_ms, char **out, struct cut_err *err);

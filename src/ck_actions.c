@@ -9,8 +9,90 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "act_int.h"
 #include "cutover/probe.h"
+
+/* A JSON document from a node's AdminServer, or NULL. */
+static json_t *admin_json(const struct inv_zk_node *z, const char *cmd)
+{
+	char why[200];
+	char *body = z->admin_port ? zk_http_get(z->host, z->admin_port, cmd, 3000, why, sizeof why) : NULL;
+	json_t *j = body ? json_loads(body, 0, NULL) : NULL;
+	free(body);
+	return j;
+}
+
+/*
+ * Sessions the ensemble's leader still tracks although no node holds a
+ * connection for them: a stopped client's, until it is closed or expires.
+ * Their expiry writes a transaction, so the fence would see the zxid move.
+ * -1: the AdminServer cannot tell (no admin port, or no answer).
+ */
+static long orphan_sessions(const struct inv_ensemble *ens)
+{
+	json_t *dump = NULL, *conns[16] = {0};
+	long orphans = -1;
+	for (size_t i = 0; i < ens->n && i < 16; i++) {
+		conns[i] = admin_json(&ens->nodes[i], "/commands/connections");
+		json_t *d = conns[i] ? admin_json(&ens->nodes[i], "/commands/dump") : NULL;
+		if (json_object_get(d, "expiry_time_to_session_ids") && dump == NULL)
+			dump = d; /* only the leader tracks sessions */
+		else
+			json_decref(d);
+	}
+	const char *k;
+	json_t *ids;
+	json_object_foreach(json_object_get(dump, "expiry_time_to_session_ids"), k, ids) {
+		size_t a;
+		json_t *id;
+		orphans = orphans < 0 ? 0 : orphans;
+		json_array_foreach(ids, a, id) {
+			bool held = false;
+			for (size_t i = 0; i < ens->n && i < 16 && !held; i++) {
+				size_t b;
+				json_t *c;
+				json_array_foreach(json_object_get(conns[i], "connections"), b, c)
+					held |= json_integer_value(json_object_get(c, "session_id")) == json_integer_value(id);
+			}
+			orphans += !held;
+		}
+	}
+	if (dump && orphans < 0)
+		orphans = 0; /* a leader tracking no session at all */
+	json_decref(dump);
+	for (size_t i = 0; i < 16; i++)
+		json_decref(conns[i]);
+	return orphans;
+}
+
+/* After the process is gone: wait until none of its ZooKeeper sessions lingers. */
+static int sessions_closed(struct act_run *r, struct cut_err *err)
+{
+	const struct inv_ck_node *ck = act_scope(r)->ck;
+	const struct inv_ensemble *ens = act_ck_on(r) ? inv_ensemble(act_scope(r)->inv, act_ck_on(r)) : NULL;
+	if (ens == NULL)
+		return CUT_OK;
+	for (int said = 0, rc = CUT_OK;; rc = act_sleep(r, 1000, err)) {
+		long n = orphan_sessions(ens);
+		if (rc != CUT_OK)
+			return cut_fail(err, rc, "%s: %ld ZooKeeper session(s) without a client still open on %s", ck->name, n,
+					ens->name);
+		if (n < 0) {
+			act_say(r, "%s: %s's AdminServer does not list sessions; cannot wait for %s's to close", ck->name,
+				ens->name, ck->name);
+			return CUT_OK;
+		}
+		if (n == 0) {
+			act_say(r, "%s: no ZooKeeper session without a client remains on %s", ck->name, ens->name);
+			return CUT_OK;
+		}
+		if (!said++)
+			act_say(r, "%s: waiting for %ld ZooKeeper session(s) without a client to close or expire on %s",
+				ck->name, n, ens->name);
+	}
+}
 
 int ck_stop_run(struct act_run *r, struct cut_err *err)
 {
@@ -25,13 +107,20 @@ int ck_stop_run(struct act_run *r, struct cut_err *err)
 		act_say(r, "%s: no row counts before stopping (%s)", ck->name, ce.msg);
 	}
 	free(counts);
+	/* and the parts already set aside, so ck.verify reports only new ones */
+	char *detached = NULL;
+	if (ck_detached_parts(r, ck, &detached, &ce) == CUT_OK)
+		act_fact_set(r, arena_printf(act_arena(r), "ck.%s.detached", ck->name), detached, err);
+	else
+		act_say(r, "%s: cannot list its detached parts before stopping (%s)", ck->name, ce.msg);
+	free(detached);
 	int rc = act_run_template(r, ck->stop, err);
 	while (rc == CUT_OK) {
 		struct cut_err qe;
 		char *out = NULL;
 		if (ck_query(ck, "SELECT 1", 2000, &out, &qe) == CUT_ENET) {
 			act_say(r, "%s: stopped (HTTP port %d refuses)", ck->name, ck->http_port ? ck->http_port : 8123);
-			return CUT_OK;
+			return sessions_closed(r, err);
 		}
 		free(out);
 		rc = act_sleep(r, 500, err);

@@ -3,8 +3,8 @@
  * ClickHouse's HTTP interface. Each check has a name and a time; the step
  * fails naming those that failed. An INSERT that returned OK proves nothing
  * alone (ClickHouse #19014): the canary's rows are counted on every replica.
- * Row counts of the replicated tables are compared with those ck.stop
- * recorded before the switch.
+ * Row counts of the replicated tables, and the parts detached as ignored_ or
+ * unexpected_, are compared with those ck.stop recorded before the switch.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -156,6 +156,63 @@ static void canary(struct act_run *r, const struct inv_ck_node *ck, struct check
 	report(r, c, "drop-table", t0, sql_all(inv, sql, d, sizeof d), d);
 }
 
+/*
+ * The parts ClickHouse set aside in detached/ as ignored_ or unexpected_,
+ * "db.table/dir" per line, sorted: what it does with a part whose block the
+ * ZooKeeper it now uses never heard of (a write lost in the move).
+ * system.detached_parts where the server has it (19.x+), else each replicated
+ * table's detached/ dir over SSH (18.16).
+ */
+int ck_detached_parts(struct act_run *r, const struct inv_ck_node *ck, char **out, struct cut_err *err)
+{
+	struct cut_err qe;
+	*out = NULL;
+	if (ck_query(ck, "SELECT database || '.' || table || '/' || reason || '_' || name FROM system.detached_parts "
+			 "WHERE reason IN ('ignored', 'unexpected') ORDER BY 1", 30000, out, &qe) == CUT_OK)
+		return CUT_OK;
+	char *paths = NULL;
+	int rc = ck_query(ck, "SELECT database || '.' || name, data_path FROM system.tables WHERE engine LIKE "
+			      "'Replicated%' ORDER BY 1", 30000, &paths, err);
+	if (rc != CUT_OK)
+		return rc;
+	struct arena *a = act_arena(r);
+	const char *script = "";
+	char *save = NULL;
+	for (char *l = strtok_r(paths, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+		char *tab = strchr(l, '\t');
+		if (tab == NULL)
+			continue;
+		*tab = '\0';
+		script = arena_printf(a, "%sls -1 %s/detached 2>/dev/null | grep -E '^(ignored|unexpected)_' | sed 's|^|%s/|'; ",
+				      script, subst_shell_quote(a, tab + 1), l);
+	}
+	free(paths);
+	int status;
+	rc = act_capture(r, arena_printf(a, "{ %s} | sort", script), &status, out, 1 << 20, err);
+	if (rc == CUT_OK && status != 0)
+		rc = cut_fail(err, CUT_EREMOTE, "%s: listing the detached dirs exited %d", ck->name, status);
+	return rc;
+}
+
+/* Lines of now that are not in before: the parts detached since. */
+static void newly(const char *before, char *now, char *d, size_t n)
+{
+	size_t used = 0;
+	d[0] = '\0';
+	char *save = NULL;
+	for (char *l = strtok_r(now, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+		const char *p = before;
+		size_t k = strlen(l);
+		bool seen = false;
+		while (p && !seen && (p = strstr(p, l)) != NULL) {
+			seen = (p == before || p[-1] == '\n') && (p[k] == '\n' || p[k] == '\0');
+			p += k;
+		}
+		if (!seen && used + k + 3 < n)
+			used += (size_t)snprintf(d + used, n - used, "%s%s", used ? ", " : "", l);
+	}
+}
+
 int ck_verify_run(struct act_run *r, struct cut_err *err)
 {
 	const struct subst_scope *sc = act_scope(r);
@@ -194,6 +251,20 @@ int ck_verify_run(struct act_run *r, struct cut_err *err)
 	else
 		snprintf(d, sizeof d, "%.400s", rc != CUT_OK ? e.msg : was ? "equal to before the switch" : "no count from before to compare");
 	report(r, &c, "row-counts", t0, rc, d);
+	free(now);
+	t0 = xp_now_ms();
+	const char *base = act_fact_get(r, arena_printf(act_arena(r), "ck.%s.detached", ck->name));
+	rc = ck_detached_parts(r, ck, &now, &e);
+	if (rc == CUT_OK) {
+		char fresh[400];
+		newly(base ? base : "", now, fresh, sizeof fresh);
+		rc = fresh[0] ? CUT_EREFUSED : CUT_OK;
+		snprintf(d, sizeof d, "%s%s%s", fresh[0] ? "set aside (a write its ZooKeeper never saw)" : "",
+			 fresh[0] && base ? " since ck.stop: " : fresh[0] ? ": " : "", fresh);
+	} else {
+		snprintf(d, sizeof d, "%.400s", e.msg);
+	}
+	report(r, &c, "detached-parts", t0, rc, d);
 	free(now);
 	if (c.bad)
 		return cut_fail(err, CUT_EREFUSED, "%s: %d of %d checks failed: %s", ck->name, c.bad, c.n, c.failed);

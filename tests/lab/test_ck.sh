@@ -24,6 +24,12 @@ answer() { # start-new fails (read-only replicas): skip it; verify-new fails: sk
 drive "$W/out" "$CUT" run "$here/ck-switch.yaml" -i "$INV" --audit "$W/a.db" --plain --operator alice
 check_eq "the run ends succeeded (with two skips)" 0 "$?"
 q() { sqlite3 "$W/a.db" "$1"; }
+check "ck.stop waited until no ZooKeeper session of a stopped server lingered on old" \
+  test "$(q "select count(*) from events where kind='output' and step='stop' and payload like '%no ZooKeeper session without a client remains on old%'")" -eq 2
+check "ck.stop recorded the parts already detached, for ck.verify to compare with" \
+  test "$(q "select count(*) from events where kind='fact' and step='stop' and payload like '%ck.ck_.detached%'")" -eq 2
+check "ck.verify ran the detached-parts check and found nothing new back on old" \
+  grep -q "check detached-parts *pass" <<<"$(q "select payload from events where kind='output' and step='verify-old'")"
 conf=$(q "select json_extract(payload,'\$.plan') from events where kind='confirm' and step='to-new'")
 check "the switch's confirmation showed each file's diff: old hosts out" grep -q -- "- .*<host>127.0.1.1</host>" <<<"$conf"
 check "and new hosts in" grep -q -- "+ .*<host>127.0.2.1</host>" <<<"$conf"

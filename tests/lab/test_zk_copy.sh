@@ -129,5 +129,27 @@ copied=$(sqlite3 "$C" "select json_extract(payload,'\$.text') from events where 
 check_eq "the new leader's snapshot alone was copied" "snapshot" "$(sed 's/\..*//' <<<"$copied" | sort -u | tr '\n' ' ' | sed 's/ $//')"
 check "and the new ensemble started on it serves the old tree (compare: no difference)" grep -q "old: [0-9]* nodes, new: [0-9]* nodes; 0 difference(s)" \
   <<<"$(sqlite3 "$C" "select payload from events where step='compare'")"
+
+# ---- a write lost in the move: ClickHouse sets its part aside, ck.verify names it ----------------
+# ClickHouse is down and the new ensemble holds the old one's tree (the run above). ck1 alone
+# takes one more insert on the old ensemble, then both move to the new one, which never saw it.
+"$LAB_DIR/ck/ck1/bin/clickhouse.sh" start >/dev/null 2>&1
+for _ in $(seq 120); do ck 127.0.3.1 "SELECT 1" >/dev/null 2>&1 && break; sleep 0.5; done
+ck 127.0.3.1 "INSERT INTO lab.rt_2948 (task, seq, ts, payload) VALUES (2948, 999998, 0, 'lost')" >/dev/null 2>&1
+"$LAB_DIR/ck/ck1/bin/clickhouse.sh" stop >/dev/null 2>&1
+cat >"$W/lost.yaml" <<'YAML'
+runbook: lost-write
+kind: migration
+clickhouse_starts_on: old
+steps:
+  - {id: switch, title: switch, action: ck.switch, targets: [ck.all], params: {to: new}, confirm: two}
+  - {id: start, title: start, action: ck.start, targets: [ck.all], timeout: 2m, simple: true}
+  - {id: verify, title: verify, action: ck.verify, targets: [ck.node(ck1)], timeout: 4m, simple: true}
+YAML
+printf '%s\n' yes bob yes yes abort | "$CUT" run "$W/lost.yaml" -i "$INV" --audit "$W/lost.db" --plain --operator alice >"$W/out" 2>&1
+check "ck.verify fails naming detached-parts" grep -q "checks failed: .*detached-parts" \
+  <<<"$(sqlite3 "$W/lost.db" "select payload from events where kind='step_end' and step='verify'")"
+check "and names the part ClickHouse set aside in lab.rt_2948" grep -q "detached-parts .*FAIL.*lab\.rt_2948/\(ignored\|unexpected\)_" \
+  <<<"$(sqlite3 "$W/lost.db" "select json_extract(payload,'\$.text') from events where kind='output' and step='verify'")"
 "$LAB" down >/dev/null 2>&1; rm -rf "$LAB_DIR"
 finish

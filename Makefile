@@ -79,6 +79,10 @@ build/asan/unit/%: tests/unit/%.c $(CORE_ASAN_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(SAN) $(TEST_CFLAGS) -o $@ $^ $(LIBS) $(TEST_LIBS)
 
+# The console's text measure has no curses in it: tested like the core.
+build/unit/test_ui_text: build/obj/ui/ui_text.o
+build/asan/unit/test_ui_text: build/asan/obj/ui/ui_text.o
+
 # Lab tests in C (transports against the real sshd), run by tests/lab/test_*.sh.
 LAB_C_SRC = $(sort $(wildcard tests/lab/*_test.c))
 LAB_C_BIN = $(LAB_C_SRC:tests/lab/%.c=build/lab/%)
@@ -143,12 +147,14 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	@$(LAB) up
 	@echo
-	@echo "The lab is up (make lab-status shows it). Next: the seed's migration on it, in plain mode"
-	@echo "until the full-screen console lands; you are alice, bob is the second operator."
-	@echo "Stop at any prompt with Ctrl-D; 'cutover resume --audit FILE' continues. make lab-down stops the lab."
+	@echo "The lab is up (make lab-status shows it). Next: the seed's migration on it, in the console."
+	@echo "alice is at the keyboard and bob is the second operator ('o' switches); Enter acts on the"
+	@echo "step marked >, ? lists the keys, q leaves ('cutover resume --audit FILE' continues)."
+	@echo "make lab-down stops the lab."
 	@echo
+	@sleep 3
 	./cutover run runbooks/zk-migration.yaml -i tests/lab/inventory.yaml \
-	  --audit $${LAB_DIR:-/tmp/cutover-lab}/demo-$$(date +%Y%m%d%H%M%S).db --operator alice
+	  --audit $${LAB_DIR:-/tmp/cutover-lab}/demo-$$(date +%Y%m%d%H%M%S).db --operator alice --operator bob
 
 lab-up:
 	@$(LAB) up
@@ -164,6 +170,7 @@ build/bench/snapgen: tests/bench/snapgen.c
 
 bench: cutover build/bench/snapgen
 	@tests/bench/copy.sh
+	@tests/bench/console.sh
 
 install: cutover
 	install -D -m 755 cutover $(DESTDIR)$(PREFIX)/bin/cutover

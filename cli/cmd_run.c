@@ -4,6 +4,7 @@
  * asks for line mode outright.
  */
 #include "cli.h"
+#include "cutover/ui.h"
 
 #include <getopt.h>
 #include <stdlib.h>
@@ -64,11 +65,11 @@ static int parse(int argc, char **argv, struct run_args *a, bool want_runbook)
 }
 
 /* Open (start or resume) under the lock; a stale lock is taken over only on a yes. */
-static int open_engine(struct run_args *a, bool resume, struct engine **e)
+static int open_engine(struct run_args *a, bool resume, struct ui_queue *q, struct engine **e)
 {
 	struct engine_opts o = {.runbook = a->runbook, .inventory = a->inventory, .audit = a->audit,
 				.operators = a->ops, .noperators = a->nops, .take_over = a->take_over,
-				.allow_changed = a->allow_changed, .on_event = plain_on_event};
+				.allow_changed = a->allow_changed, .on_event = q ? ui_on_event : plain_on_event, .ud = q};
 	for (int tries = 0; tries < 2; tries++) {
 		struct audit_lock_holder holder = {0};
 		struct cut_err err = {0};
@@ -92,11 +93,29 @@ static int open_engine(struct run_args *a, bool resume, struct engine **e)
 static int drive(struct run_args *a, bool resume)
 {
 	struct engine *e;
-	int rc = open_engine(a, resume, &e);
-	if (rc != CLI_OK)
+	bool tty = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
+	if (!a->plain && !tty)
+		fprintf(stderr, "cutover: not a terminal; running in plain mode (--plain says so explicitly)\n");
+	struct ui_queue *q = !a->plain && tty ? ui_queue_new() : NULL;
+	int rc = open_engine(a, resume, q, &e);
+	if (rc != CLI_OK) {
+		ui_queue_free(q);
 		return rc;
-	if (!a->plain)
-		fprintf(stderr, "cutover: the full-screen console is not built yet; running in plain mode\n");
+	}
+	if (q) {
+		struct ui_opts uo = {.operators = a->ops, .noperators = a->nops,
+				     .refuse_alone = getenv("CUTOVER_REFUSE_ALONE") != NULL};
+		struct cut_err err = {0};
+		rc = ui_run(e, q, &uo, &err) == CUT_OK ? CLI_OK : CLI_FAIL;
+		engine_free(e);
+		ui_queue_free(q);
+		if (rc != CLI_OK)
+			fprintf(stderr, "cutover: the console failed: %s\n", err.msg);
+		else
+			printf("cutover: left the console; the run is in %s (cutover resume --audit %s continues it)\n",
+			       a->audit, a->audit);
+		return rc;
+	}
 	rc = plain_drive(e, a->ops[0], a->audit);
 	engine_free(e);
 	return rc;

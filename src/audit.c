@@ -113,12 +113,18 @@ int audit_open(const char *path, bool create, struct audit **out, struct cut_err
 {
 	*out = NULL;
 	/* Create the file ourselves so it is 0600 from its first byte; SQLite
-	 * gives the -wal and -shm files the database file's mode. */
-	int fd = open(path, O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0), 0600);
-	if (fd < 0)
-		return cut_fail(err, errno == ENOENT ? CUT_ENOTFOUND : CUT_EIO, "audit %s: %s%s", path,
-				strerror(errno), create ? "" : " (give the file written by 'cutover run --audit')");
-	close(fd);
+	 * gives the -wal and -shm files the database file's mode. Only when it
+	 * is not there: closing any descriptor of the file drops every POSIX
+	 * lock this process holds on it, a connection's included, and another
+	 * process could then take the WAL for unused and delete it under us. */
+	struct stat sb;
+	if (stat(path, &sb) != 0) {
+		int fd = create ? open(path, O_RDWR | O_CLOEXEC | O_CREAT | O_EXCL, 0600) : -1;
+		if (fd < 0)
+			return cut_fail(err, errno == ENOENT || !create ? CUT_ENOTFOUND : CUT_EIO, "audit %s: %s%s", path,
+					strerror(create ? errno : ENOENT), create ? "" : " (give the file written by 'cutover run --audit')");
+		close(fd);
+	}
 	struct audit *a = calloc(1, sizeof *a);
 	if (a == NULL || (a->path = strdup(path)) == NULL) {
 		free(a);

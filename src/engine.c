@@ -248,6 +248,22 @@ int engine_decide(struct engine *e, size_t step, const char *choice, const char 
 	return rc;
 }
 
+int engine_history(struct engine *e, audit_event_fn cb, void *ud, struct cut_err *err)
+{
+	pthread_mutex_lock(&e->m);
+	int rc = audit_events(e->audit, e->run, cb, ud, err);
+	pthread_mutex_unlock(&e->m);
+	return rc;
+}
+
+int engine_record_status(struct engine *e, const char *json, struct cut_err *err)
+{
+	json_t *p = json ? json_loads(json, 0, NULL) : NULL;
+	if (p == NULL)
+		return cut_fail(err, CUT_EINVAL, "a status snapshot that is not JSON");
+	return eng_emit(e, NULL, NULL, NULL, "status", p, err);
+}
+
 int engine_note(struct engine *e, const char *op, const char *text, struct cut_err *err)
 {
 	if (text == NULL || *text == '\0')

@@ -92,6 +92,12 @@ int engine_decide(struct engine *e, size_t step, const char *choice, const char 
 		  struct cut_err *err);
 int engine_note(struct engine *e, const char *op, const char *text, struct cut_err *err);
 void engine_cancel(struct engine *e);
+/* Every event of the current run so far, in order, through the engine's own
+ * connection (a second connection in this process would put SQLite's locks at
+ * risk); cb returns non-zero to stop. */
+int engine_history(struct engine *e, audit_event_fn cb, void *ud, struct cut_err *err);
+/* A status event (the live snapshot as JSON) when what the panes show changed; any thread. */
+int engine_record_status(struct engine *e, const char *json, struct cut_err *err);
 
 /* Is name one of the inventory's operators on duty? */
 bool engine_on_duty(const struct engine *e, const char *name);

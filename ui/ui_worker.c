@@ -1,0 +1,379 @@
+/*
+ * ui_worker: the console's two workers (see ui_int.h). The engine thread runs
+ * one command at a time and says what the run needs next; the probe thread
+ * takes a snapshot of the site every two seconds with timeouts shorter than
+ * that, so a hung node costs its own row, never the screen.
+ */
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cutover/ck.h"
+#include "cutover/subst.h"
+#include "cutover/xport.h"
+#include "ui_int.h"
+
+#define PROBE_EVERY_MS 2000
+#define PROBE_TIMEOUT_MS 1500
+#define FILE_EVERY 5 /* metrika.xml is read every fifth probe: it changes only by ck.switch */
+
+struct ui_workers {
+	struct engine *e;
+	struct ui_queue *q;
+	const struct inventory *inv;
+	struct ssh_pool *pool; /* the probe's own: a step's connection is never shared with it */
+	pthread_mutex_t m;
+	pthread_cond_t c;
+	struct ui_cmd cmd;
+	bool has_cmd, busy;
+	atomic_bool stop;
+	pthread_t eng, probe;
+	bool eng_started, probe_started;
+};
+
+static void post_need(struct ui_workers *w)
+{
+	struct ui_msg *m = calloc(1, sizeof *m);
+	if (m == NULL)
+		return;
+	m->kind = UM_NEED;
+	m->need = engine_next(w->e, &m->step);
+	uq_push(w->q, m);
+}
+
+/* Gates, then the live preview: what the confirmation dialog shows under the plan. */
+static char *prepared_text(struct engine *e, const struct gate_result *g, size_t ng, bool *failing)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	if (f == NULL)
+		return NULL;
+	*failing = false;
+	for (size_t i = 0; i < ng; i++) {
+		fprintf(f, "gate %s: %s (%s)\n", g[i].gate, g[i].ok ? "ok" : "FAILS", g[i].why);
+		*failing |= !g[i].ok;
+	}
+	if (*failing)
+		fprintf(f, "a gate fails: confirming overrides it, which needs a second operator and a reason\n");
+	if (engine_preview(e))
+		fprintf(f, "live preview:\n%s", engine_preview(e));
+	fclose(f);
+	return buf;
+}
+
+static void execute(struct ui_workers *w, const struct ui_cmd *c)
+{
+	struct ui_msg *m = calloc(1, sizeof *m);
+	struct cut_err err = {0};
+	if (m == NULL)
+		return;
+	m->kind = UM_DONE;
+	m->cmd = c->kind;
+	m->step = c->step;
+	const char *reason = c->text[0] ? c->text : NULL;
+	switch (c->kind) {
+	case UC_PREPARE: {
+		const struct gate_result *g;
+		size_t ng;
+		m->rc = engine_prepare(w->e, c->step, &g, &ng, &err);
+		if (m->rc == CUT_OK) {
+			m->text = prepared_text(w->e, g, ng, &m->failing);
+			m->two = engine_needs_two(w->e, c->step) || m->failing;
+		}
+		break;
+	}
+	case UC_RUN:
+		m->rc = engine_confirm(w->e, c->step, c->op1, c->op2[0] ? c->op2 : NULL, reason, &err);
+		if (m->rc == CUT_OK)
+			m->rc = engine_run(w->e, c->step, &err);
+		break;
+	case UC_DECIDE:
+		m->rc = engine_decide(w->e, c->step, c->choice, c->op1, reason, &err);
+		break;
+	case UC_NOTE:
+		m->rc = engine_note(w->e, c->op1, c->text, &err);
+		break;
+	case UC_MANUAL:
+		m->rc = engine_manual_done(w->e, c->step, c->op1, c->done, reason, &err);
+		break;
+	case UC_NEXT:
+		break;
+	}
+	if (m->rc != CUT_OK && m->text == NULL)
+		m->text = strdup(err.msg);
+	uq_push(w->q, m);
+	post_need(w);
+}
+
+static void *engine_main(void *ud)
+{
+	struct ui_workers *w = ud;
+	pthread_mutex_lock(&w->m);
+	for (;;) {
+		while (!w->has_cmd && !atomic_load(&w->stop))
+			pthread_cond_wait(&w->c, &w->m);
+		if (atomic_load(&w->stop))
+			break;
+		struct ui_cmd c = w->cmd;
+		w->has_cmd = false;
+		pthread_mutex_unlock(&w->m);
+		execute(w, &c);
+		pthread_mutex_lock(&w->m);
+		w->busy = false;
+	}
+	pthread_mutex_unlock(&w->m);
+	return NULL;
+}
+
+bool ui_workers_send(struct ui_workers *w, const struct ui_cmd *c)
+{
+	pthread_mutex_lock(&w->m);
+	bool ok = !w->busy;
+	if (ok) {
+		w->cmd = *c;
+		w->has_cmd = w->busy = true;
+		pthread_cond_signal(&w->c);
+	}
+	pthread_mutex_unlock(&w->m);
+	return ok;
+}
+
+bool ui_workers_busy(struct ui_workers *w)
+{
+	pthread_mutex_lock(&w->m);
+	bool b = w->busy;
+	pthread_mutex_unlock(&w->m);
+	return b;
+}
+
+/* ---- the probe thread ------------------------------------------------------------------------ */
+
+struct zk_job {
+	struct ui_node_probe *p;
+	pthread_t th;
+	bool started;
+};
+
+static void *zk_one(void *ud)
+{
+	struct zk_job *j = ud;
+	zk_probe_full(j->p->node, PROBE_TIMEOUT_MS, &j->p->st);
+	return NULL;
+}
+
+struct sink {
+	char *buf;
+	size_t len;
+};
+
+static void to_sink(void *ud, const char *b, size_t n)
+{
+	struct sink *s = ud;
+	char *p = s->len + n < (1u << 20) ? realloc(s->buf, s->len + n + 1) : NULL;
+	if (p == NULL)
+		return;
+	memcpy(p + s->len, b, n);
+	s->buf = p;
+	s->len += n;
+	p[s->len] = '\0';
+}
+
+/* Which ensemble a ClickHouse node's metrika.xml lists: its name, "?" or "unreadable". */
+static void ck_file_of(struct ui_workers *w, const struct inv_ck_node *ck, char out[16])
+{
+	struct arena *a = arena_new();
+	struct subst_scope sc = {.inv = w->inv, .ck = ck};
+	struct cut_err e = {0};
+	struct xport *x = NULL;
+	struct sink s = {0};
+	const char *path = a ? subst(a, ck->metrika, &sc, SUBST_PATH, &e) : NULL;
+	int rc = path ? xp_get(w->pool, ck->host, &ck->ssh, &sc, &x, &e) : CUT_EINVAL;
+	if (rc == CUT_OK) {
+		rc = xp_read_file(x, path, to_sink, &s, PROBE_TIMEOUT_MS, NULL, &e);
+		xp_put(w->pool, x, rc);
+	}
+	char hosts[1024] = "";
+	snprintf(out, 16, "unreadable");
+	if (rc == CUT_OK && s.buf && ck_switch_hosts(s.buf, s.len, hosts, sizeof hosts, &e) == CUT_OK) {
+		snprintf(out, 16, "?");
+		for (size_t i = 0; i < w->inv->nensembles; i++) {
+			const struct inv_ensemble *en = &w->inv->ensembles[i];
+			char first[300];
+			snprintf(first, sizeof first, "%s:%d", en->n ? en->nodes[0].host : "-",
+				 en->n && en->nodes[0].client_port ? en->nodes[0].client_port : 2181);
+			if (strstr(hosts, first))
+				snprintf(out, 16, "%s", en->name);
+		}
+	}
+	free(s.buf);
+	arena_free(a);
+}
+
+static struct ui_snapshot *snapshot(struct ui_workers *w, int round, const struct ui_snapshot *prev)
+{
+	struct ui_snapshot *s = calloc(1, sizeof *s);
+	size_t n = 0;
+	for (size_t i = 0; i < w->inv->nensembles; i++)
+		n += w->inv->ensembles[i].n;
+	struct zk_job *jobs = calloc(n ? n : 1, sizeof *jobs);
+	if (s == NULL || jobs == NULL || (s->zk = calloc(n ? n : 1, sizeof *s->zk)) == NULL ||
+	    (s->ck_file = calloc(w->inv->nck ? w->inv->nck : 1, sizeof *s->ck_file)) == NULL) {
+		free(jobs);
+		ui_snapshot_free(s);
+		return NULL;
+	}
+	for (size_t i = 0; i < w->inv->nensembles; i++)
+		for (size_t k = 0; k < w->inv->ensembles[i].n; k++, s->nzk++) {
+			s->zk[s->nzk].node = &w->inv->ensembles[i].nodes[k];
+			s->zk[s->nzk].ensemble = w->inv->ensembles[i].name;
+		}
+	for (size_t i = 0; i < s->nzk; i++) { /* every node at once: one hung node costs one timeout */
+		jobs[i].p = &s->zk[i];
+		jobs[i].started = pthread_create(&jobs[i].th, NULL, zk_one, &jobs[i]) == 0;
+	}
+	struct cut_err e;
+	live_probe(w->inv, w->pool, PROBE_TIMEOUT_MS, &s->live, &e);
+	for (size_t i = 0; i < w->inv->nck; i++) {
+		if (round % FILE_EVERY == 0 || prev == NULL)
+			ck_file_of(w, &w->inv->ck[i], s->ck_file[i]);
+		else
+			memcpy(s->ck_file[i], prev->ck_file[i], 16);
+	}
+	for (size_t i = 0; i < s->nzk; i++)
+		if (jobs[i].started)
+			pthread_join(jobs[i].th, NULL);
+		else
+			zk_one(&jobs[i]);
+	free(jobs);
+	s->at_ms = xp_now_ms();
+	return s;
+}
+
+/* Inside tmux: the attached clients, and whose typed last (tmux shrinks to the smallest). */
+static void tmux_clients(struct ui_snapshot *s)
+{
+	s->nusers = -1;
+	if (getenv("TMUX") == NULL)
+		return;
+	FILE *p = popen("tmux list-clients -F '#{client_activity} #{client_user} #{client_tty}' 2>/dev/null", "r");
+	if (p == NULL)
+		return;
+	char line[256], users[8][64];
+	long long best = -1;
+	s->nusers = 0;
+	while (fgets(line, sizeof line, p)) {
+		long long act;
+		char user[64] = "", tty[64] = "";
+		if (sscanf(line, "%lld %63s %63s", &act, user, tty) < 2)
+			continue;
+		size_t used = strlen(s->attached);
+		snprintf(s->attached + used, sizeof s->attached - used, "%s%s(%s)", used ? " " : "", user, tty);
+		bool seen = false;
+		for (int i = 0; i < s->nusers; i++)
+			seen |= strcmp(users[i], user) == 0;
+		if (!seen && s->nusers < 8)
+			snprintf(users[s->nusers++], 64, "%s", user);
+		if (act > best)
+			best = act, snprintf(s->active_user, sizeof s->active_user, "%s", user);
+	}
+	pclose(p);
+}
+
+/* What the panes show, as a key: a status event is recorded when it changes, not at every probe. */
+static void status_key(const struct ui_snapshot *s, char *key, size_t n)
+{
+	size_t used = 0;
+	key[0] = '\0';
+	for (size_t i = 0; i < s->nzk && used + 40 < n; i++)
+		used += (size_t)snprintf(key + used, n - used, "%s=%s ", s->zk[i].node->name, zk_role_name(s->zk[i].st.s.role));
+	for (size_t i = 0; i < s->live.nck && used + 40 < n; i++)
+		used += (size_t)snprintf(key + used, n - used, "%s=%d/%s ", s->live.ck[i].node->name, s->live.ck[i].st, s->ck_file[i]);
+	for (size_t i = 0; i < s->live.ntasks && used + 40 < n; i++)
+		used += (size_t)snprintf(key + used, n - used, "%s=%d ", s->live.tasks[i].task->id, s->live.tasks[i].st);
+}
+
+static void *probe_main(void *ud)
+{
+	struct ui_workers *w = ud;
+	struct ui_snapshot *prev = NULL;
+	char last[2048] = "";
+	for (int round = 0; !atomic_load(&w->stop); round++) {
+		int64_t t0 = xp_now_ms();
+		struct ui_snapshot *s = snapshot(w, round, prev);
+		if (s) {
+			tmux_clients(s);
+			char key[2048];
+			status_key(s, key, sizeof key);
+			if (strcmp(key, last) != 0) { /* recorded for the replay: what the operators saw, when */
+				char *json = live_json(&s->live);
+				struct cut_err e;
+				if (json && engine_record_status(w->e, json, &e) == CUT_OK)
+					snprintf(last, sizeof last, "%s", key);
+				free(json);
+			}
+			/* the file reads are carried from the previous snapshot */
+			struct ui_snapshot *keep = calloc(1, sizeof *keep);
+			if (keep && (keep->ck_file = calloc(w->inv->nck ? w->inv->nck : 1, sizeof *keep->ck_file)))
+				memcpy(keep->ck_file, s->ck_file, w->inv->nck * sizeof *s->ck_file);
+			ui_snapshot_free(prev);
+			prev = keep;
+			struct ui_msg *m = calloc(1, sizeof *m);
+			if (m) {
+				m->kind = UM_LIVE;
+				m->snap = s;
+				uq_push(w->q, m);
+			} else {
+				ui_snapshot_free(s);
+			}
+		}
+		while (!atomic_load(&w->stop) && xp_now_ms() - t0 < PROBE_EVERY_MS)
+			usleep(50 * 1000);
+	}
+	ui_snapshot_free(prev);
+	return NULL;
+}
+
+struct ui_workers *ui_workers_start(struct engine *e, struct ui_queue *q, struct cut_err *err)
+{
+	struct ui_workers *w = calloc(1, sizeof *w);
+	if (w == NULL) {
+		cut_fail(err, CUT_ENOMEM, "out of memory");
+		return NULL;
+	}
+	w->e = e, w->q = q, w->inv = engine_inventory(e);
+	w->pool = ssh_pool_new();
+	pthread_mutex_init(&w->m, NULL);
+	pthread_cond_init(&w->c, NULL);
+	w->eng_started = pthread_create(&w->eng, NULL, engine_main, w) == 0;
+	w->probe_started = w->eng_started && pthread_create(&w->probe, NULL, probe_main, w) == 0;
+	if (!w->probe_started || w->pool == NULL) {
+		ui_workers_stop(w);
+		cut_fail(err, CUT_ENOMEM, "cannot start the console's worker threads");
+		return NULL;
+	}
+	struct ui_cmd first = {.kind = UC_NEXT};
+	ui_workers_send(w, &first);
+	return w;
+}
+
+/* Waits for a running step: the caller canceled it first (engine_cancel) or chose to wait. */
+void ui_workers_stop(struct ui_workers *w)
+{
+	if (w == NULL)
+		return;
+	pthread_mutex_lock(&w->m);
+	atomic_store(&w->stop, true);
+	pthread_cond_broadcast(&w->c);
+	pthread_mutex_unlock(&w->m);
+	if (w->eng_started)
+		pthread_join(w->eng, NULL);
+	if (w->probe_started)
+		pthread_join(w->probe, NULL);
+	ssh_pool_free(w->pool);
+	pthread_mutex_destroy(&w->m);
+	pthread_cond_destroy(&w->c);
+	free(w);
+}

@@ -18,7 +18,8 @@ static const struct cli_cmd commands[] = {
 	{"lint", "RUNBOOK -i INVENTORY [--strict]", "check a runbook and its inventory; exit 1 on errors", cli_lint},
 	{"plan", "RUNBOOK -i INVENTORY [--format json]", "print every step's targets and exact operations, connecting nowhere", cli_plan},
 	{"run", "RUNBOOK -i INVENTORY --audit FILE [--plain] [--operator NAME]... [--take-over]",
-	 "run the runbook, each step after confirmation, recording everything in FILE", cli_run},
+	 "run the runbook, each step after confirmation, recording everything in FILE; on a terminal in the "
+	 "full-screen console (? lists its keys), else or with --plain line by line", cli_run},
 	{"resume", "--audit FILE [--plain] [--operator NAME]... [--take-over] [--allow-changed]",
 	 "continue the unfinished run in FILE after a crash or a quit", cli_resume},
 	{"notes", "--audit FILE --operator NAME TEXT...", "add a note to the run in FILE, even while a console runs it", cli_notes},

@@ -2,6 +2,8 @@
 #ifndef CUTOVER_ACT_INT_H
 #define CUTOVER_ACT_INT_H
 
+#include <jansson.h>
+
 #include "cutover/action.h"
 #include "cutover/ck.h"
 
@@ -56,6 +58,9 @@ int ck_switch_run(struct act_run *r, struct cut_err *err);
 int ck_switch_preview(struct act_run *r, struct plan_lines *out, struct cut_err *err);
 char *ck_switch_render(const char *xml, size_t len, const struct inv_ensemble *e, char *before, size_t blen,
 		       struct cut_err *err);
+
+/* ck_actions.c: a JSON document from a ZooKeeper node's AdminServer (cmd: "/commands/dump"), or NULL */
+json_t *admin_json(const struct inv_zk_node *z, const char *cmd);
 
 /* ck_verify.c */
 int ck_verify_run(struct act_run *r, struct cut_err *err);

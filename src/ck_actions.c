@@ -14,8 +14,7 @@
 #include "act_int.h"
 #include "cutover/probe.h"
 
-/* A JSON document from a node's AdminServer, or NULL. */
-static json_t *admin_json(const struct inv_zk_node *z, const char *cmd)
+json_t *admin_json(const struct inv_zk_node *z, const char *cmd)
 {
 	char why[200];
 	char *body = z->admin_port ? zk_http_get(z->host, z->admin_port, cmd, 3000, why, sizeof why) : NULL;

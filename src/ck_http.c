@@ -46,3 +46,8 @@ long long ck_number(const struct inv_ck_node *ck, const char *sql, int timeout_m
 	free(out);
 	return v;
 }
+
+long long ck_readonly_replicas(const struct inv_ck_node *ck, int timeout_ms, struct cut_err *err)
+{
+	return ck_number(ck, "SELECT count() FROM system.replicas WHERE is_readonly", timeout_ms, err);
+}

@@ -194,6 +194,53 @@ int ck_detached_parts(struct act_run *r, const struct inv_ck_node *ck, char **ou
 	return rc;
 }
 
+/*
+ * Is this server connected to the ensemble it should be on? Its replicas hold
+ * an ephemeral is_active node through their session, and the leader's
+ * AdminServer `dump` lists every session's ephemerals: find ours there.
+ */
+static int on_target(struct act_run *r, const struct inv_ck_node *ck, char *d, size_t n)
+{
+	const struct inv_ensemble *ens = act_ck_on(r) ? inv_ensemble(act_scope(r)->inv, act_ck_on(r)) : NULL;
+	char *rp = NULL;
+	struct cut_err e;
+	if (ens == NULL)
+		return snprintf(d, n, "no target ensemble in the plan"), CUT_OK;
+	if (ck_query(ck, "SELECT replica_path FROM system.replicas ORDER BY replica_path LIMIT 1", 10000, &rp, &e) != CUT_OK)
+		return snprintf(d, n, "%.200s", e.msg), CUT_EREMOTE;
+	rp[strcspn(rp, "\n")] = '\0';
+	if (rp[0] == '\0') {
+		free(rp);
+		return snprintf(d, n, "no replicated table to tell by"), CUT_OK;
+	}
+	int rc = CUT_OK;
+	bool seen = false, asked = false;
+	for (size_t i = 0; i < ens->n && !seen; i++) {
+		json_t *dump = admin_json(&ens->nodes[i], "/commands/dump");
+		json_t *eph = json_object_get(dump, "session_id_to_ephemeral_paths");
+		const char *sid;
+		json_t *paths;
+		asked |= eph != NULL;
+		json_object_foreach(eph, sid, paths) {
+			size_t k;
+			json_t *p;
+			json_array_foreach(paths, k, p) {
+				const char *s = json_string_value(p);
+				seen |= s && strncmp(s, rp, strlen(rp)) == 0 && strcmp(s + strlen(rp), "/is_active") == 0;
+			}
+		}
+		json_decref(dump);
+	}
+	if (seen)
+		snprintf(d, n, "%s/is_active is held on %s", rp, ens->name);
+	else if (!asked)
+		snprintf(d, n, "%s's AdminServer lists no sessions; not told", ens->name);
+	else
+		rc = CUT_EREFUSED, snprintf(d, n, "%s has no session holding %s/is_active", ens->name, rp);
+	free(rp);
+	return rc;
+}
+
 /* Lines of now that are not in before: the parts detached since. */
 static void newly(const char *before, char *now, char *d, size_t n)
 {
@@ -224,6 +271,8 @@ int ck_verify_run(struct act_run *r, struct cut_err *err)
 	t0 = xp_now_ms();
 	report(r, &c, "zookeeper-readable", t0,
 	       expect_zero(ck, "SELECT count() = 0 FROM system.zookeeper WHERE path = '/'", d, sizeof d), d);
+	t0 = xp_now_ms();
+	report(r, &c, "zookeeper-is-target", t0, on_target(r, ck, d, sizeof d), d);
 	t0 = xp_now_ms();
 	report(r, &c, "replicas-writable", t0,
 	       expect_zero(ck, "SELECT count() FROM system.replicas WHERE is_readonly OR is_session_expired", d, sizeof d), d);

@@ -79,8 +79,11 @@ static void header(struct ui *u, int W)
 	strftime(clock, sizeof clock, "%H:%M:%S", localtime_r(&now, &tm));
 	hms(el, sizeof el, u->fold.started ? (int64_t)(now - wall_time(u->fold.started)) * 1000 : 0);
 	const char *win = u->inv->window_end ? strchr(u->inv->window_end, 'T') : NULL;
-	snprintf(buf, sizeof buf, " cutover  %s  %s  at keyboard: %s  %s%s  %s  elapsed %s%s%.5s", u->rb->name,
-		 u->inv->site ? u->inv->site : "", ui_me(u), u->nusers >= 0 ? "attached: " : "",
+	char duty[200] = "";
+	for (size_t i = 0, n = 0; i < u->nops && n + 2 < sizeof duty; i++)
+		n += (size_t)snprintf(duty + n, sizeof duty - n, "%s%s", i ? "," : "", u->ops[i]);
+	snprintf(buf, sizeof buf, " cutover  %s  %s  at keyboard: %s (on duty: %s)  %s%s  %s  elapsed %s%s%.5s",
+		 u->rb->name, u->inv->site ? u->inv->site : "", ui_me(u), duty, u->nusers >= 0 ? "attached: " : "",
 		 u->nusers >= 0 ? u->attached : "not in tmux", clock, el, win ? "  window ends " : "", win ? win + 1 : "");
 	move(0, 0);
 	clrtoeol();
@@ -225,8 +228,12 @@ static int clickhouse(struct ui *u, int y, int x, int w)
 	static const char *const st[] = {"no answer", "down", "up", "unknown"};
 	for (size_t i = 0; s && i < s->live.nck; i++) {
 		enum live_up v = s->live.ck[i].st;
-		putf(y++, x, w, v == LIVE_UP ? 0 : col(u, C_RED), "%-6s %-9s metrika.xml -> %s", s->live.ck[i].node->name,
-		     st[v], s->ck_file[i][0] ? s->ck_file[i] : "?");
+		long long ro = s->ck_ro ? s->ck_ro[i] : -1;
+		char ros[32] = "";
+		if (ro >= 0)
+			snprintf(ros, sizeof ros, "  %lld read-only", ro);
+		putf(y++, x, w, v == LIVE_UP && ro <= 0 ? 0 : col(u, C_RED), "%-6s %-9s metrika.xml -> %s%s",
+		     s->live.ck[i].node->name, st[v], s->ck_file[i][0] ? s->ck_file[i] : "?", ros);
 	}
 	return y;
 }

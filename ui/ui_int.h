@@ -48,6 +48,7 @@ struct ui_snapshot {
 	struct ui_node_probe *zk;       /* every ZooKeeper node, full probe */
 	size_t nzk;
 	char (*ck_file)[16];            /* per ClickHouse node: the ensemble its metrika.xml lists */
+	long long *ck_ro;               /* per ClickHouse node: read-only replicas, -1 unknown */
 	int64_t at_ms;
 	/* inside tmux: who is attached, and the user of the client that typed last */
 	char attached[256], active_user[64];

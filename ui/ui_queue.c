@@ -49,6 +49,7 @@ void ui_snapshot_free(struct ui_snapshot *s)
 	live_free(&s->live);
 	free(s->zk);
 	free(s->ck_file);
+	free(s->ck_ro);
 	free(s);
 }
 

@@ -236,7 +236,11 @@ static struct ui_snapshot *snapshot(struct ui_workers *w, int round, const struc
 	}
 	struct cut_err e;
 	live_probe(w->inv, w->pool, PROBE_TIMEOUT_MS, &s->live, &e);
+	s->ck_ro = calloc(w->inv->nck ? w->inv->nck : 1, sizeof *s->ck_ro);
 	for (size_t i = 0; i < w->inv->nck; i++) {
+		if (s->ck_ro)
+			s->ck_ro[i] = i < s->live.nck && s->live.ck[i].st == LIVE_UP
+					      ? ck_readonly_replicas(&w->inv->ck[i], PROBE_TIMEOUT_MS, &e) : -1;
 		if (round % FILE_EVERY == 0 || prev == NULL)
 			ck_file_of(w, &w->inv->ck[i], s->ck_file[i]);
 		else

@@ -37,6 +37,8 @@ check "for both nodes" test "$(grep -c -- '--- .*/metrika.xml (now: 127.0.1.1:21
 check "the operators saw it before confirming" bash -c "awk '/live preview:/{p=1} /confirm to-new/{exit} p' '$W/out' | grep -q '+ .*<host>127.0.2.2</host>'"
 check "ck.start on the empty ensemble fails (read-only replicas or no start in time)" grep -q "\"ok\":false" <<<"$(q "select payload from events where kind='step_end' and step='start-new'")"
 check "ck.verify fails there, naming replicas-writable" grep -q "checks failed: .*replicas-writable" <<<"$(q "select payload from events where kind='step_end' and step='verify-new'")"
+check "ck.verify on the empty ensemble also finds ClickHouse's sessions hold nothing there" grep -q "checks failed: .*zookeeper-is-target" <<<"$(q "select payload from events where kind='step_end' and step='verify-new'")"
+check "and back on old, its replicas' is_active is held on old" grep -q "check zookeeper-is-target *pass .*is_active is held on old" <<<"$(q "select payload from events where kind='output' and step='verify-old'")"
 check "ck.verify passes back on the old ensemble" grep -q '"ok":true' <<<"$(q "select payload from events where kind='step_end' and step='verify-old'")"
 for n in ck1 ck2; do
   check "$n's metrika.xml is byte for byte the original after the round trip" cmp -s "$W/$n.orig" "$LAB_DIR/ck/$n/metrika.xml"

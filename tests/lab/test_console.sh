@@ -59,6 +59,12 @@ keys n; type_line "交接: bob watches the leader pane"
 check "the note key writes a note to the audit" wait_sql \
   "select operator || ' ' || json_extract(payload,'\$.text') from events where kind='note'" "alice 交接: bob watches the leader pane" 10
 
+# who is at the keyboard: o switches, and the header says so
+keys o
+check "o puts bob at the keyboard" wait_screen "at keyboard: bob (on duty: alice,bob)" 5
+keys o
+check "and o again alice" wait_screen "at keyboard: alice" 5
+
 # a simple step takes yes
 wait_screen "^>· leader" 20 >/dev/null
 keys Enter; wait_screen "confirm leader" >/dev/null; wait_screen "type the step id to run it" 15 >/dev/null

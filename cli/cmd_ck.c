@@ -30,19 +30,6 @@ static void sink(void *ud, const char *b, size_t len)
 	p[g->n] = '\0';
 }
 
-/* The inventory's ensemble whose first node the list names, or "?". */
-static const char *which(const struct inventory *inv, const char *hosts)
-{
-	for (size_t e = 0; e < inv->nensembles; e++) {
-		char first[300];
-		const struct inv_zk_node *z = &inv->ensembles[e].nodes[0];
-		snprintf(first, sizeof first, "%s:%d", z->host, z->client_port ? z->client_port : 2181);
-		if (inv->ensembles[e].n && strstr(hosts, first))
-			return inv->ensembles[e].name;
-	}
-	return "?";
-}
-
 static void show_one(const struct inventory *inv, struct ssh_pool *pool, const struct inv_ck_node *ck)
 {
 	struct arena *a = arena_new();
@@ -59,7 +46,7 @@ static void show_one(const struct inventory *inv, struct ssh_pool *pool, const s
 	if (rc == CUT_OK)
 		rc = ck_switch_hosts(g.buf ? g.buf : "", g.n, hosts, sizeof hosts, &err);
 	if (rc == CUT_OK)
-		printf("%-8s %-16s %-8s %s  (%s)\n", ck->name, ck->host, which(inv, hosts), hosts, path);
+		printf("%-8s %-16s %-8s %s  (%s)\n", ck->name, ck->host, ck_ensemble_of(inv, hosts), hosts, path);
 	else
 		printf("%-8s %-16s %-8s %s\n", ck->name, ck->host, "?", err.msg);
 	free(g.buf);

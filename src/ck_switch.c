@@ -301,3 +301,17 @@ int ck_switch_run(struct act_run *r, struct cut_err *err)
 		act_say(r, "%s: %s -> %s (%s ensemble); previous file kept as %s", path, before, after, e->name, bak);
 	return rc;
 }
+
+const char *ck_ensemble_of(const struct inventory *inv, const char *hosts)
+{
+	for (size_t e = 0; e < inv->nensembles; e++) {
+		const struct inv_ensemble *en = &inv->ensembles[e];
+		char first[300];
+		if (en->n == 0)
+			continue;
+		snprintf(first, sizeof first, "%s:%d", en->nodes[0].host, en->nodes[0].client_port ? en->nodes[0].client_port : 2181);
+		if (strstr(hosts, first))
+			return en->name;
+	}
+	return "?";
+}

@@ -197,17 +197,8 @@ static void ck_file_of(struct ui_workers *w, const struct inv_ck_node *ck, char 
 	}
 	char hosts[1024] = "";
 	snprintf(out, 16, "unreadable");
-	if (rc == CUT_OK && s.buf && ck_switch_hosts(s.buf, s.len, hosts, sizeof hosts, &e) == CUT_OK) {
-		snprintf(out, 16, "?");
-		for (size_t i = 0; i < w->inv->nensembles; i++) {
-			const struct inv_ensemble *en = &w->inv->ensembles[i];
-			char first[300];
-			snprintf(first, sizeof first, "%s:%d", en->n ? en->nodes[0].host : "-",
-				 en->n && en->nodes[0].client_port ? en->nodes[0].client_port : 2181);
-			if (strstr(hosts, first))
-				snprintf(out, 16, "%s", en->name);
-		}
-	}
+	if (rc == CUT_OK && s.buf && ck_switch_hosts(s.buf, s.len, hosts, sizeof hosts, &e) == CUT_OK)
+		snprintf(out, 16, "%s", ck_ensemble_of(w->inv, hosts));
 	free(s.buf);
 	arena_free(a);
 }

@@ -12,6 +12,10 @@
 /* "host:port,host:port" in file order; CUT_EPARSE or CUT_EINVAL (no section) with err. */
 int ck_switch_hosts(const char *xml, size_t len, char *out, size_t n, struct cut_err *err);
 
+struct inventory;
+/* The inventory's ensemble whose first node a "host:port,..." list (ck_switch_hosts) names, or "?". */
+const char *ck_ensemble_of(const struct inventory *inv, const char *hosts);
+
 struct inv_ck_node;
 /* Replicas of the server that are read-only now (system.replicas), or -1 with err. */
 long long ck_readonly_replicas(const struct inv_ck_node *ck, int timeout_ms, struct cut_err *err);

@@ -13,44 +13,14 @@
 #include "cutover/subst.h"
 #include "cutover/xport.h"
 
-struct grab {
-	char *buf;
-	size_t n;
-};
-
-static void sink(void *ud, const char *b, size_t len)
-{
-	struct grab *g = ud;
-	char *p = realloc(g->buf, g->n + len + 1);
-	if (p == NULL)
-		return;
-	memcpy(p + g->n, b, len);
-	g->buf = p;
-	g->n += len;
-	p[g->n] = '\0';
-}
-
 static void show_one(const struct inventory *inv, struct ssh_pool *pool, const struct inv_ck_node *ck)
 {
-	struct arena *a = arena_new();
-	struct subst_scope sc = {.inv = inv, .ck = ck};
 	struct cut_err err = {0};
-	struct xport *x = NULL;
-	struct grab g = {0};
-	char hosts[1024] = "";
-	const char *path = a ? subst(a, ck->metrika, &sc, SUBST_PATH, &err) : NULL;
-	int rc = path ? xp_get(pool, ck->host, &ck->ssh, &sc, &x, &err) : CUT_EINVAL;
-	if (rc == CUT_OK)
-		rc = xp_read_file(x, path, sink, &g, 10000, NULL, &err);
-	xp_put(pool, x, rc);
-	if (rc == CUT_OK)
-		rc = ck_switch_hosts(g.buf ? g.buf : "", g.n, hosts, sizeof hosts, &err);
-	if (rc == CUT_OK)
+	char hosts[1024] = "", path[1024] = "";
+	if (ck_metrika_hosts(pool, inv, ck, 10000, hosts, sizeof hosts, path, sizeof path, &err) == CUT_OK)
 		printf("%-8s %-16s %-8s %s  (%s)\n", ck->name, ck->host, ck_ensemble_of(inv, hosts), hosts, path);
 	else
 		printf("%-8s %-16s %-8s %s\n", ck->name, ck->host, "?", err.msg);
-	free(g.buf);
-	arena_free(a);
 }
 
 int cli_ck(int argc, char **argv)

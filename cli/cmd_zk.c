@@ -81,7 +81,7 @@ static int select_cmd(int argc, char **argv)
 		return cli_usage_of("zk"), CLI_USAGE;
 	struct zk_selection s;
 	struct cut_err err = {0};
-	if (zk_select(dirs[0], dirs[1], for34, &s, &err) != CUT_OK) {
+	if (zk_select(dirs[0], dirs[1], for34, NULL, &s, &err) != CUT_OK) {
 		fprintf(stderr, "cutover: refusing: %s\n", err.msg);
 		return CLI_FAIL;
 	}

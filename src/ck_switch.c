@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "act_int.h"
+#include "cutover/xport.h"
 
 static xmlNodePtr find_section(xmlNodePtr n)
 {
@@ -314,4 +315,27 @@ const char *ck_ensemble_of(const struct inventory *inv, const char *hosts)
 			return en->name;
 	}
 	return "?";
+}
+
+int ck_metrika_hosts(struct ssh_pool *pool, const struct inventory *inv, const struct inv_ck_node *ck, int timeout_ms,
+		     char *hosts, size_t n, char *path_out, size_t path_cap, struct cut_err *err)
+{
+	struct arena *a = arena_new();
+	struct subst_scope sc = {.inv = inv, .ck = ck};
+	struct xport *x = NULL;
+	char *xml = NULL;
+	size_t len = 0;
+	const char *path = a ? subst(a, ck->metrika, &sc, SUBST_PATH, err) : NULL;
+	int rc = path ? xp_get(pool, ck->host, &ck->ssh, &sc, &x, err) : a ? err->code : cut_fail(err, CUT_ENOMEM, "out of memory");
+	if (rc == CUT_OK) {
+		rc = xp_read_all(x, path, 4 << 20, timeout_ms, NULL, &xml, &len, err);
+		xp_put(pool, x, rc);
+	}
+	if (rc == CUT_OK)
+		rc = ck_switch_hosts(xml, len, hosts, n, err);
+	if (path_out && path_cap)
+		snprintf(path_out, path_cap, "%s", path ? path : "");
+	free(xml);
+	arena_free(a);
+	return rc;
 }

@@ -131,7 +131,7 @@ int act_exec(struct act_run *r, const char *cmd, int *status, struct cut_err *er
 		return rc;
 	struct obuf ob = {.r = r};
 	struct xp_exec req = {.cmd = cmd, .timeout_ms = left, .on_line = ob_line, .tick = ob_tick, .ud = &ob,
-			      .cancel = &r->e->cancel};
+			      .cancel = r->cancel};
 	rc = xp_exec(r->x, &req, err);
 	ob_done(&ob);
 	if (rc != CUT_OK)
@@ -146,9 +146,6 @@ int act_exec(struct act_run *r, const char *cmd, int *status, struct cut_err *er
 struct membuf {
 	const char *data;
 	size_t len, off;
-	char *out;
-	size_t olen, max;
-	bool over;
 };
 
 static ssize_t mem_src(void *ud, char *buf, size_t cap)
@@ -160,24 +157,6 @@ static ssize_t mem_src(void *ud, char *buf, size_t cap)
 	return (ssize_t)n;
 }
 
-static void mem_sink(void *ud, const char *buf, size_t len)
-{
-	struct membuf *m = ud;
-	if (m->olen + len > m->max) {
-		m->over = true;
-		return;
-	}
-	char *o = realloc(m->out, m->olen + len + 1);
-	if (o == NULL) {
-		m->over = true;
-		return;
-	}
-	memcpy(o + m->olen, buf, len);
-	m->out = o;
-	m->olen += len;
-	m->out[m->olen] = '\0';
-}
-
 int act_write_file(struct act_run *r, const char *path, const char *data, size_t len, struct cut_err *err)
 {
 	struct membuf m = {.data = data, .len = len};
@@ -186,18 +165,16 @@ int act_write_file(struct act_run *r, const char *path, const char *data, size_t
 
 int act_read_file(struct act_run *r, const char *path, size_t max, char **out, size_t *len, struct cut_err *err)
 {
-	struct membuf m = {.max = max};
-	int rc = act_stream_read(r, path, mem_sink, &m, err);
-	if (rc == CUT_OK && m.over)
-		rc = cut_fail(err, CUT_EINVAL, "%s is larger than %zu bytes", path, max);
-	if (rc != CUT_OK) {
-		free(m.out);
-		*out = NULL, *len = 0;
+	int left = left_ms(r, err), rc;
+	*out = NULL, *len = 0;
+	if (left < 0)
+		return -left;
+	if ((rc = transport(r, err)) != CUT_OK)
 		return rc;
-	}
-	*out = m.out ? m.out : calloc(1, 1);
-	*len = m.olen;
-	return *out ? CUT_OK : cut_fail(err, CUT_ENOMEM, "out of memory");
+	rc = xp_read_all(r->x, path, max, left, r->cancel, out, len, err);
+	if (rc != CUT_OK && rc != CUT_EREMOTE && rc != CUT_EINVAL)
+		eng_act_release(r, rc);
+	return rc;
 }
 
 void act_say(struct act_run *r, const char *fmt, ...)
@@ -220,7 +197,7 @@ int act_sleep(struct act_run *r, int ms, struct cut_err *err)
 {
 	int64_t until = xp_now_ms() + ms;
 	while (xp_now_ms() < until) {
-		if (atomic_load(&r->e->cancel))
+		if (atomic_load(r->cancel))
 			return cut_fail(err, CUT_ECANCELED, "canceled by the operator");
 		if (xp_now_ms() >= r->deadline)
 			return cut_fail(err, CUT_ETIMEOUT, "the step's timeout ran out");
@@ -248,7 +225,7 @@ int act_stream_read(struct act_run *r, const char *path, void (*sink)(void *ud, 
 		return -left;
 	if ((rc = transport(r, err)) != CUT_OK)
 		return rc;
-	rc = xp_read_file(r->x, path, sink, ud, left, &r->e->cancel, err);
+	rc = xp_read_file(r->x, path, sink, ud, left, r->cancel, err);
 	if (rc != CUT_OK && rc != CUT_EREMOTE)
 		eng_act_release(r, rc);
 	return rc;
@@ -262,7 +239,7 @@ int act_stream_write(struct act_run *r, const char *path, ssize_t (*src)(void *u
 		return -left;
 	if ((rc = transport(r, err)) != CUT_OK)
 		return rc;
-	rc = xp_write_file(r->x, path, src, ud, left, &r->e->cancel, err);
+	rc = xp_write_file(r->x, path, src, ud, left, r->cancel, err);
 	if (rc != CUT_OK && rc != CUT_EREMOTE)
 		eng_act_release(r, rc);
 	return rc;
@@ -291,13 +268,24 @@ void act_close_other(struct act_run *o, int rc)
 
 void *act_step_get(struct act_run *r)
 {
-	return *r->state;
+	struct step_state *st = r->state;
+	pthread_mutex_lock(&st->m);
+	while (!st->settled)
+		pthread_cond_wait(&st->cv, &st->m);
+	void *p = st->p;
+	pthread_mutex_unlock(&st->m);
+	return p;
 }
 
 void act_step_set(struct act_run *r, void *state, void (*free_fn)(void *))
 {
-	*r->state = state;
-	*r->state_free = free_fn;
+	struct step_state *st = r->state;
+	pthread_mutex_lock(&st->m);
+	st->p = state;
+	st->free_fn = free_fn;
+	st->settled = true;
+	pthread_cond_broadcast(&st->cv);
+	pthread_mutex_unlock(&st->m);
 }
 
 int act_fact_set(struct act_run *r, const char *key, const char *value, struct cut_err *err)
@@ -320,12 +308,24 @@ void act_progress(struct act_run *r, const char *what, uint64_t done, uint64_t t
 		 json_pack("{s:s, s:I, s:I}", "what", what, "done", (json_int_t)done, "total", (json_int_t)total), NULL);
 }
 
+struct feed {
+	ssize_t (*src)(void *ud, char *buf, size_t cap);
+	void *ud;
+};
+
 struct capture {
 	struct obuf ob;
 	char *buf;
 	size_t len, max;
 	bool over;
+	struct feed *feed; /* stdin, for act_feed */
 };
+
+static ssize_t feed_in(void *ud, char *buf, size_t cap)
+{
+	struct feed *f = ((struct capture *)ud)->feed;
+	return f->src(f->ud, buf, cap);
+}
 
 static void cap_line(void *ud, enum xp_stream s, const char *line, size_t len)
 {
@@ -355,7 +355,8 @@ static void cap_tick(void *ud)
 	ob_tick(&((struct capture *)ud)->ob);
 }
 
-int act_capture(struct act_run *r, const char *cmd, int *status, char **out, size_t max, struct cut_err *err)
+static int capture(struct act_run *r, const char *cmd, ssize_t (*src)(void *ud, char *buf, size_t cap), void *src_ud,
+		   int *status, char **out, size_t max, struct cut_err *err)
 {
 	int left = left_ms(r, err), rc;
 	*status = r->exit_status = -1;
@@ -365,8 +366,10 @@ int act_capture(struct act_run *r, const char *cmd, int *status, char **out, siz
 	if ((rc = transport(r, err)) != CUT_OK)
 		return rc;
 	struct capture c = {.ob = {.r = r}, .max = max};
+	struct feed f = {src, src_ud};
 	struct xp_exec req = {.cmd = cmd, .timeout_ms = left, .on_line = cap_line, .tick = cap_tick, .ud = &c,
-			      .cancel = &r->e->cancel};
+			      .cancel = r->cancel, .in = src ? feed_in : NULL};
+	c.feed = &f;
 	rc = xp_exec(r->x, &req, err);
 	ob_done(&c.ob);
 	if (rc != CUT_OK)
@@ -380,4 +383,15 @@ int act_capture(struct act_run *r, const char *cmd, int *status, char **out, siz
 	*status = r->exit_status = req.exit_status;
 	*out = c.buf ? c.buf : calloc(1, 1);
 	return CUT_OK;
+}
+
+int act_capture(struct act_run *r, const char *cmd, int *status, char **out, size_t max, struct cut_err *err)
+{
+	return capture(r, cmd, NULL, NULL, status, out, max, err);
+}
+
+int act_feed(struct act_run *r, const char *cmd, ssize_t (*src)(void *ud, char *buf, size_t cap), void *ud, int *status,
+	     char **out, size_t max, struct cut_err *err)
+{
+	return capture(r, cmd, src, ud, status, out, max, err);
 }

@@ -45,6 +45,19 @@ struct tgt {
 };
 
 /* One target of one step while its action runs (include/cutover/action.h). */
+/*
+ * What a step's targets share (act_step_set/get). A parallel step's begin
+ * hook runs beside its targets: a target asking for the state waits until
+ * begin has set it or ended without.
+ */
+struct step_state {
+	pthread_mutex_t m;
+	pthread_cond_t cv;
+	void *p;
+	void (*free_fn)(void *);
+	bool settled;
+};
+
 struct act_run {
 	struct engine *e;
 	const struct rb_step *s;
@@ -54,8 +67,8 @@ struct act_run {
 	struct xport *x; /* taken on first use, given back by eng_act_release */
 	int exit_status; /* of the last command */
 	int lost;        /* output batches the audit could not keep */
-	void **state;    /* the step's shared state (attempt() owns it) */
-	void (**state_free)(void *);
+	struct step_state *state; /* the step's shared state (attempt() owns it) */
+	const atomic_int *cancel; /* the operator's (&e->cancel), or a parallel begin's own stop */
 	int64_t last_progress;
 };
 

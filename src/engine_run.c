@@ -124,10 +124,20 @@ static const char *intent_text(struct act_run *r, const struct action_ops *ops)
 }
 
 /* Intent first, durable, then the work, then the outcome. */
-struct step_state {
-	void *p;
-	void (*free_fn)(void *);
-};
+static void state_init(struct step_state *st)
+{
+	*st = (struct step_state){.settled = true};
+	pthread_mutex_init(&st->m, NULL);
+	pthread_cond_init(&st->cv, NULL);
+}
+
+static void state_done(struct step_state *st)
+{
+	if (st->p && st->free_fn)
+		st->free_fn(st->p);
+	pthread_cond_destroy(&st->cv);
+	pthread_mutex_destroy(&st->m);
+}
 
 struct job {
 	const struct action_ops *ops;
@@ -136,6 +146,7 @@ struct job {
 	struct cut_err te;
 	pthread_t th;
 	bool threaded;
+	atomic_int *running; /* a parallel step's count of targets still at work */
 };
 
 static int job_intent(struct engine *e, const struct rb_step *s, const struct action_ops *ops, const struct tgt *t,
@@ -143,7 +154,7 @@ static int job_intent(struct engine *e, const struct rb_step *s, const struct ac
 {
 	*j = (struct job){.ops = ops, .ran = CUT_OK,
 			  .r = {.e = e, .s = s, .t = t, .deadline = deadline, .arena = arena_new(), .exit_status = -1,
-				.state = &st->p, .state_free = &st->free_fn}};
+				.state = st, .cancel = &e->cancel}};
 	if (j->r.arena == NULL)
 		return cut_fail(err, CUT_ENOMEM, "out of memory");
 	eng_crash_point(e, "before-intent", s->id);
@@ -163,6 +174,8 @@ static void *job_work(void *p)
 	struct job *j = p;
 	j->ran = j->ops->run(&j->r, &j->te);
 	eng_act_release(&j->r, j->ran);
+	if (j->running)
+		atomic_fetch_sub(j->running, 1);
 	return NULL;
 }
 
@@ -191,10 +204,35 @@ static int on_target(struct engine *e, const struct rb_step *s, const struct act
 	return job_outcome(e, &j, err);
 }
 
+/* A parallel step's begin, beside its targets, on its own arena and connection. */
+struct begin_job {
+	const struct action_ops *ops;
+	struct act_run r;
+	int rc;
+	struct cut_err err;
+	pthread_t th;
+	atomic_int stop; /* the operator canceled, or no target is left to use its work */
+};
+
+static void *begin_work(void *p)
+{
+	struct begin_job *b = p;
+	b->rc = b->ops->begin(&b->r, &b->err);
+	eng_act_release(&b->r, b->rc);
+	pthread_mutex_lock(&b->r.state->m);
+	b->r.state->settled = true; /* targets still waiting get no state */
+	pthread_cond_broadcast(&b->r.state->cv);
+	pthread_mutex_unlock(&b->r.state->m);
+	return NULL;
+}
+
 /*
- * Every target at once: all intents durable first, then the shared begin
- * (a copy reads its source once), then one thread per target. A target that
- * fails leaves the others to finish; the step fails naming the first.
+ * Every target at once: all intents durable first, then one thread per
+ * target, and the shared begin (a copy reads its source once) on a thread
+ * beside them: it shares its work through act_step_set as soon as there is
+ * some, so the targets can follow it (a copy writes while it still reads).
+ * A target that fails leaves the others to finish; the step fails naming
+ * the first.
  */
 static int all_at_once(struct engine *e, const struct rb_step *s, const struct action_ops *ops, struct tgts *t,
 		       int64_t deadline, struct step_state *st, struct cut_err *err)
@@ -207,24 +245,46 @@ static int all_at_once(struct engine *e, const struct rb_step *s, const struct a
 	for (; n < t->n && rc == CUT_OK; n++)
 		if ((rc = job_intent(e, s, ops, &t->v[n], deadline, st, &j[n], err)) != CUT_OK)
 			break;
+	struct begin_job b = {.ops = ops, .rc = CUT_OK};
+	bool begun = false;
+	atomic_int running = (int)n;
 	if (rc == CUT_OK && ops->begin) {
-		struct cut_err be = {0};
-		int b = ops->begin(&j[0].r, &be);
-		eng_act_release(&j[0].r, b);
-		for (size_t i = 0; b != CUT_OK && i < n; i++)
-			j[i].ran = b, j[i].te = be;
+		b.r = j[0].r;
+		b.r.x = NULL, b.r.lost = 0, b.r.last_progress = 0, b.r.cancel = &b.stop;
+		if ((b.r.arena = arena_new()) == NULL)
+			rc = cut_fail(err, CUT_ENOMEM, "out of memory");
+		st->settled = false;
+		begun = rc == CUT_OK && pthread_create(&b.th, NULL, begin_work, &b) == 0;
+		if (rc == CUT_OK && !begun)
+			begin_work(&b); /* no thread to spare: first, then */
 	}
 	for (size_t i = 0; rc != CUT_OK && i < n; i++) /* an intent failed: none starts */
 		j[i].ran = rc, cut_fail(&j[i].te, rc, "not started: %s", err ? err->msg : "");
-	bool begun = rc == CUT_OK && j[0].ran == CUT_OK;
-	for (size_t i = 0; begun && i < n; i++) {
+	for (size_t i = 0; rc == CUT_OK && i < n; i++) {
+		j[i].running = &running;
 		j[i].threaded = pthread_create(&j[i].th, NULL, job_work, &j[i]) == 0;
 		if (!j[i].threaded)
 			job_work(&j[i]); /* no thread to spare: here, then */
 	}
-	for (size_t i = 0; begun && i < n; i++)
+	/* begin hears the operator's cancel through its own flag, which also
+	 * stops it once every target has ended: reading on for no one (every
+	 * destination refused) would only make the failure wait. */
+	while (begun && rc == CUT_OK && atomic_load(&running) > 0 && !atomic_load(&b.stop)) {
+		if (atomic_load(&e->cancel))
+			atomic_store(&b.stop, 1);
+		usleep(20 * 1000);
+	}
+	for (size_t i = 0; rc == CUT_OK && i < n; i++)
 		if (j[i].threaded)
 			pthread_join(j[i].th, NULL);
+	if (begun) {
+		atomic_store(&b.stop, 1);
+		pthread_join(b.th, NULL);
+	}
+	arena_free(b.r.arena);
+	/* begin failed before it had anything to share: that is every target's reason */
+	for (size_t i = 0; b.rc != CUT_OK && st->p == NULL && i < n; i++)
+		j[i].ran = b.rc, j[i].te = b.err;
 	for (size_t i = 0; i < n; i++) {
 		if (j[i].r.arena == NULL)
 			continue;
@@ -254,13 +314,13 @@ static int attempt(struct engine *e, const struct rb_step *s, struct cut_err *er
 		leader_last(t);
 	/* One target after another, in the order the plan showed; the first
 	 * failure stops the step so nothing runs on a state no one looked at. */
-	struct step_state st = {0};
+	struct step_state st;
+	state_init(&st);
 	if (rc == CUT_OK && ops->parallel)
 		rc = all_at_once(e, s, ops, t, deadline, &st, err);
 	for (size_t i = 0; rc == CUT_OK && !ops->parallel && i < t->n; i++)
 		rc = on_target(e, s, ops, &t->v[i], deadline, &st, err);
-	if (st.p && st.free_fn)
-		st.free_fn(st.p);
+	state_done(&st);
 	free(t);
 	return rc;
 }
@@ -286,9 +346,10 @@ void eng_preview(struct engine *e, size_t step)
 			t->n = 0;
 	}
 	for (size_t i = 0; t && f && i < t->n; i++) {
-		struct step_state st = {0};
+		struct step_state st;
+		state_init(&st);
 		struct act_run r = {.e = e, .s = s, .t = &t->v[i], .deadline = xp_now_ms() + 15000, .arena = arena_new(),
-				    .exit_status = -1, .state = &st.p, .state_free = &st.free_fn};
+				    .exit_status = -1, .state = &st, .cancel = &e->cancel};
 		struct plan_lines l = {.arena = r.arena};
 		struct cut_err pe = {0};
 		int rc = r.arena ? ops->preview(&r, &l, &pe) : cut_fail(&pe, CUT_ENOMEM, "out of memory");
@@ -298,6 +359,7 @@ void eng_preview(struct engine *e, size_t step)
 			fprintf(f, "        %s\n", l.v[k]);
 		if (rc != CUT_OK)
 			fprintf(f, "        (cannot preview: %s)\n", pe.msg);
+		state_done(&st);
 		arena_free(r.arena);
 	}
 	if (f)

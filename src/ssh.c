@@ -164,9 +164,9 @@ struct run {
 	struct xp_exec *req, shim;
 	struct xp_lines lines[2];
 	long pid; /* the remote process group, once reported */
-	char inbuf[32768];
+	char inbuf[131072]; /* a bulk stream in big reads: fewer calls, same packets */
 	size_t inlen, inoff;
-	bool in_done;
+	bool in_done, in_again, in_failed;
 };
 
 static void shim_line(void *ud, enum xp_stream s, const char *line, size_t len)
@@ -223,13 +223,25 @@ static void kill_remote(struct ssh_conn *c, long pid)
 	ssh_channel_free(ch);
 }
 
+/* Room in the socket now? Written past it, libssh queues every packet in a
+ * buffer it regrows and shifts by copying: a bulk stream spent much of its
+ * time there. So we write only what the socket takes and let the loop wait. */
+static bool sock_writable(ssh_session s)
+{
+	struct pollfd p = {.fd = ssh_get_fd(s), .events = POLLOUT};
+	return p.fd < 0 || (poll(&p, 1, 0) == 1 && (p.revents & POLLOUT));
+}
+
 static int pump_in(struct run *r, ssh_channel ch)
 {
-	while (!r->in_done) {
+	while (!r->in_done && sock_writable(ssh_channel_get_session(ch))) {
 		if (r->inoff == r->inlen) {
 			ssize_t n = r->req->in(r->req->ud, r->inbuf, sizeof r->inbuf);
+			r->in_again = n == XP_IN_AGAIN;
+			if (r->in_again)
+				return 0;
 			if (n < 0)
-				return -1;
+				return r->in_failed = true, -1;
 			if (n == 0) {
 				ssh_channel_send_eof(ch);
 				r->in_done = true;
@@ -276,6 +288,16 @@ static int read_some(struct run *r, ssh_channel ch, bool *progress)
 	return 0;
 }
 
+/* The remote process group is reported first thing; a command given up on at
+ * once may not have said it yet. */
+static void await_pid(struct ssh_conn *c, struct run *r, ssh_channel ch)
+{
+	int64_t until = xp_now_ms() + 2000;
+	bool progress;
+	while (r->pid == 0 && xp_now_ms() < until && !ssh_channel_is_closed(ch) && read_some(r, ch, &progress) == 0)
+		wait_fd(c->s, 50, false);
+}
+
 static int loop(struct ssh_conn *c, struct run *r, ssh_channel ch, int64_t start, struct cut_err *err)
 {
 	struct xp_exec *req = r->req;
@@ -302,8 +324,8 @@ static int loop(struct ssh_conn *c, struct run *r, ssh_channel ch, int64_t start
 		if (req->idle_ms > 0 && now - last >= req->idle_ms)
 			return cut_fail(err, CUT_ETIMEOUT, "%s: no output for %d ms; the command was killed",
 					c->base.name, req->idle_ms);
-		if (!progress)
-			wait_fd(c->s, 50, req->in && !r->in_done);
+		if (!progress) /* waiting for our own data: only the socket's input matters */
+			wait_fd(c->s, r->in_again ? 10 : 50, req->in && !r->in_done && !r->in_again);
 	}
 }
 
@@ -350,10 +372,14 @@ static int ssh_exec(struct xport *x, struct xp_exec *req, struct cut_err *err)
 			rc = cut_fail(err, CUT_EREMOTE, "%s: the command ended without an exit status (killed by a signal?)",
 				      c->base.name);
 	}
+	/* Killed before the channel closes: closing it ends the command's stdin,
+	 * and a `cat > f.part && mv` would take a cut stream for a whole file. */
+	if (rc == CUT_ETIMEOUT || rc == CUT_ECANCELED || r.in_failed) {
+		await_pid(c, &r, ch);
+		kill_remote(c, r.pid);
+	}
 	ssh_channel_close(ch);
 	ssh_channel_free(ch);
-	if (rc == CUT_ETIMEOUT || rc == CUT_ECANCELED)
-		kill_remote(c, r.pid);
 	return rc;
 }
 

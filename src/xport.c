@@ -130,6 +130,47 @@ int xp_read_file(struct xport *x, const char *path, void (*sink)(void *ud, const
 	return rc;
 }
 
+struct all_ctx {
+	char *buf;
+	size_t len, max;
+	bool too_big, no_mem;
+};
+
+static void all_sink(void *ud, const char *buf, size_t len)
+{
+	struct all_ctx *c = ud;
+	c->too_big |= c->len + len > c->max;
+	char *p = c->too_big || c->no_mem ? NULL : realloc(c->buf, c->len + len + 1);
+	if (p == NULL) {
+		c->no_mem |= !c->too_big;
+		return;
+	}
+	memcpy(p + c->len, buf, len);
+	c->buf = p;
+	c->len += len;
+	p[c->len] = '\0';
+}
+
+int xp_read_all(struct xport *x, const char *path, size_t max, int timeout_ms, const atomic_int *cancel, char **out,
+		size_t *len, struct cut_err *err)
+{
+	struct all_ctx c = {.max = max};
+	int rc = xp_read_file(x, path, all_sink, &c, timeout_ms, cancel, err);
+	if (rc == CUT_OK && c.too_big)
+		rc = cut_fail(err, CUT_EINVAL, "%s on %s is larger than %zu bytes", path, x->name, max);
+	if (rc == CUT_OK && c.no_mem)
+		rc = cut_fail(err, CUT_ENOMEM, "out of memory reading %s on %s", path, x->name);
+	if (rc == CUT_OK && c.buf == NULL && (c.buf = calloc(1, 1)) == NULL)
+		rc = cut_fail(err, CUT_ENOMEM, "out of memory");
+	if (rc != CUT_OK) {
+		free(c.buf);
+		c.buf = NULL, c.len = 0;
+	}
+	*out = c.buf;
+	*len = c.len;
+	return rc;
+}
+
 struct write_ctx {
 	struct file_io io;
 	ssize_t (*src)(void *ud, char *buf, size_t cap);

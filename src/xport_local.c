@@ -77,7 +77,7 @@ struct run {
 	struct xp_lines lines[2];
 	char inbuf[65536];
 	size_t inlen, inoff;
-	bool in_eof;
+	bool in_eof, in_again;
 };
 
 /* Feed stdin as far as the pipe takes it; returns -1 when the source fails. */
@@ -86,6 +86,9 @@ static int pump_in(struct run *r)
 	while (r->fds[0] >= 0) {
 		if (r->inoff == r->inlen && !r->in_eof) {
 			ssize_t n = r->req->in(r->req->ud, r->inbuf, sizeof r->inbuf);
+			r->in_again = n == XP_IN_AGAIN;
+			if (r->in_again)
+				return 0;
 			if (n < 0)
 				return -1;
 			r->inlen = (size_t)n, r->inoff = 0;
@@ -145,9 +148,9 @@ static int local_exec(struct xport *x, struct xp_exec *req, struct cut_err *err)
 		struct pollfd p[3];
 		int np = 0;
 		for (int i = 0; i < 3; i++)
-			if (r.fds[i] >= 0)
+			if (r.fds[i] >= 0 && !(i == 0 && r.in_again))
 				p[np++] = (struct pollfd){.fd = r.fds[i], .events = i == 0 ? POLLOUT : POLLIN};
-		poll(p, (nfds_t)np, 100);
+		poll(p, (nfds_t)np, r.in_again ? 10 : 100);
 		uint64_t before = req->out_bytes + req->err_bytes;
 		if (r.fds[0] >= 0 && pump_in(&r) != 0) {
 			rc = cut_fail(err, CUT_EIO, "reading the data to send failed");
@@ -175,6 +178,10 @@ static int local_exec(struct xport *x, struct xp_exec *req, struct cut_err *err)
 			break;
 		}
 	}
+	/* Killed before its stdin closes: a `cat > f.part && mv` must not take a
+	 * cut stream for a whole file. */
+	if (rc != CUT_OK)
+		kill_group(pid);
 	for (int i = 0; i < 3; i++)
 		if (r.fds[i] >= 0)
 			close(r.fds[i]);
@@ -182,10 +189,8 @@ static int local_exec(struct xport *x, struct xp_exec *req, struct cut_err *err)
 	xp_lines_flush(&r.lines[1], req, XP_STDERR);
 	xp_lines_free(&r.lines[0]);
 	xp_lines_free(&r.lines[1]);
-	if (rc != CUT_OK) {
-		kill_group(pid);
+	if (rc != CUT_OK)
 		return rc;
-	}
 	int status;
 	/* Output closed; the shell may still linger (a daemon it started holds
 	 * no pipe). Wait for it within what is left of the deadline. */

@@ -1,16 +1,11 @@
 /*
- * zk_copy: the zk.copy action. The source's files are read once, into a
- * local staging directory, and checked there with the same code as
- * `cutover zk select`: the newest snapshot whose seals hold, and exactly the
- * logs ZooKeeper replays after it, with no hole in the chain. Each
- * destination then gets those files -- snapshots in dataDir/version-2, logs
- * in dataLogDir/version-2, preallocated logs at their real size -- all
- * destinations at once, each on its own thread and connection, written
- * under a temporary name, synced and renamed, and verified by SHA-256
- * computed here while reading and by sha256sum there. A destination that
- * already holds a file with the right hash keeps it, so a retry copies only
- * what is missing or wrong; one that holds any other ZooKeeper file is
- * refused (zk.wipe first).
+ * zk_copy: the zk.copy action's source side, its begin hook. The source's
+ * files are read once, into a local staging dir, each published as it grows
+ * so the destinations (zk_push.c) can write it on at once, and checked there
+ * with the same code as `cutover zk select`: the newest snapshot whose seals
+ * hold, and exactly the logs ZooKeeper replays after it, with no hole in the
+ * chain. Only when that holds do the destinations rename what they wrote
+ * into place; a corrupt snapshot is dropped and the next one read instead.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -22,33 +17,58 @@
 #include <unistd.h>
 
 #include "act_int.h"
-#include "cutover/hash.h"
 #include "cutover/probe.h"
 #include "cutover/target.h"
 #include "cutover/zk_files.h"
-
-struct staged {
-	char dir[128];
-	struct zk_selection sel;
-	char (*sha)[HASH_HEX_LEN + 1];
-	uint64_t total;
-	char source[64];
-};
+#include "zk_copy_int.h"
 
 static void staged_free(void *p)
 {
 	struct staged *st = p;
-	for (size_t i = 0; i < st->sel.n; i++)
-		unlink(st->sel.files[i].path);
+	for (size_t i = 0; i < st->n; i++)
+		unlink(st->f[i].path);
 	char sub[160];
 	snprintf(sub, sizeof sub, "%s/snap", st->dir);
 	rmdir(sub);
 	snprintf(sub, sizeof sub, "%s/log", st->dir);
 	rmdir(sub);
 	rmdir(st->dir);
-	zk_selection_free(&st->sel);
-	free(st->sha);
+	free(st->listing);
+	pthread_cond_destroy(&st->cv);
+	pthread_mutex_destroy(&st->m);
 	free(st);
+}
+
+struct sfile *staged_wait_file(struct staged *st, size_t k)
+{
+	pthread_mutex_lock(&st->m);
+	while (k >= st->n && !st->done)
+		pthread_cond_wait(&st->cv, &st->m);
+	struct sfile *f = k < st->n ? &st->f[k] : NULL;
+	pthread_mutex_unlock(&st->m);
+	return f;
+}
+
+int staged_wait_done(struct staged *st, struct cut_err *err)
+{
+	pthread_mutex_lock(&st->m);
+	while (!st->done)
+		pthread_cond_wait(&st->cv, &st->m);
+	int rc = st->why.code;
+	if (rc != CUT_OK)
+		*err = st->why;
+	pthread_mutex_unlock(&st->m);
+	return rc;
+}
+
+static void sf_state(struct staged *st, struct sfile *f, enum sf_state s)
+{
+	pthread_mutex_lock(&st->m);
+	f->st = s;
+	pthread_cond_broadcast(&st->cv);
+	pthread_mutex_unlock(&st->m);
+	if (s == SF_DROPPED)
+		unlink(f->path);
 }
 
 /* ---- the source ------------------------------------------------------------------- */
@@ -83,6 +103,8 @@ struct fetch {
 	uint64_t n, total;
 	struct act_run *r;
 	const char *name;
+	struct staged *st; /* publish the bytes as they land, when set */
+	struct sfile *f;
 	bool failed;
 };
 
@@ -95,31 +117,34 @@ static void fetch_sink(void *ud, const char *buf, size_t len)
 	}
 	hash_update(f->h, buf, len);
 	f->n += len;
+	if (f->st) {
+		pthread_mutex_lock(&f->st->m);
+		f->f->have = f->n;
+		if (f->st->followers_waiting)
+			pthread_cond_broadcast(&f->st->cv);
+		pthread_mutex_unlock(&f->st->m);
+	}
 	act_progress(f->r, f->name, f->n, f->total);
 }
 
+/* One remote file into local, hashed on the way. Not synced: staging is
+ * scratch, read back at once and gone when the step ends. */
 static int fetch(struct act_run *src, const char *remote, const char *local, uint64_t size, char sha[HASH_HEX_LEN + 1],
-		 struct cut_err *err)
+		 struct staged *st, struct sfile *sf, struct cut_err *err)
 {
 	struct fetch f = {.fd = open(local, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600), .h = hash_new(),
-			  .total = size, .r = src, .name = strrchr(local, '/') + 1};
+			  .total = size, .r = src, .name = strrchr(local, '/') + 1, .st = st, .f = sf};
 	if (f.fd < 0) {
 		hash_final(f.h, sha);
 		return cut_fail(err, CUT_EIO, "staging %s: %s", local, strerror(errno));
 	}
 	int rc = act_stream_read(src, remote, fetch_sink, &f, err);
-	if (rc == CUT_OK && (f.failed || fsync(f.fd) != 0))
+	if (rc == CUT_OK && f.failed)
 		rc = cut_fail(err, CUT_EIO, "staging %s: the local disk refused the write (full?)", local);
 	close(f.fd);
 	hash_final(f.h, sha);
 	return rc;
 }
-
-struct rfile {
-	char name[96];
-	uint64_t size, zxid;
-	bool snap;
-};
 
 static int by_zxid(const void *a, const void *b)
 {
@@ -159,41 +184,10 @@ static int list_remote(struct act_run *src, const char *dir, struct rfile **v, s
 	return rc;
 }
 
-struct fetched {
-	char name[96];
-	char sha[HASH_HEX_LEN + 1];
-};
-
-/* Fetch what the selection needs: the newest snapshot whose seals hold, then the logs after it. */
-static int fetch_set(struct act_run *src, struct staged *st, const char *dd, const char *ld, struct rfile *v, size_t n,
-		     struct fetched *got, size_t *ngot, struct cut_err *err)
+/* The log ZooKeeper replays from after a snapshot at snap_zxid: the one with
+ * the greatest start <= it (or, when every log starts after it, the first). */
+static size_t first_log(const struct rfile *v, size_t n, uint64_t snap_zxid)
 {
-	struct arena *a = act_arena(src);
-	uint64_t snap_zxid = 0;
-	bool have = false;
-	int rc = CUT_OK;
-	for (size_t i = n; rc == CUT_OK && !have && i-- > 0;) {
-		if (!v[i].snap)
-			continue;
-		const char *local = arena_printf(a, "%s/snap/%s", st->dir, v[i].name);
-		struct fetched *g = &got[*ngot];
-		rc = fetch(src, arena_printf(a, "%s/%s", dd, v[i].name), local, v[i].size, g->sha, err);
-		struct zk_snap sn;
-		if (rc == CUT_OK && (rc = zk_snap_read(local, &sn, err)) == CUT_OK) {
-			if (sn.valid && !sn.compression) {
-				snprintf(g->name, sizeof g->name, "%s", v[i].name);
-				(*ngot)++;
-				snap_zxid = v[i].zxid, have = true;
-			} else {
-				act_say(src, "%s passed over: %s", v[i].name, sn.valid ? "compressed" : sn.error);
-				unlink(local);
-			}
-		}
-	}
-	if (rc == CUT_OK && !have)
-		return cut_fail(err, CUT_ENOTFOUND, "no valid snapshot on the source");
-	/* The log with the greatest start <= the snapshot, and every later one
-	 * (or, when every log starts after it, all of them). */
 	size_t first = n, earliest = n;
 	for (size_t i = 0; i < n; i++) {
 		if (v[i].snap)
@@ -203,21 +197,166 @@ static int fetch_set(struct act_run *src, struct staged *st, const char *dd, con
 		if (v[i].zxid <= snap_zxid)
 			first = i;
 	}
-	if (first == n)
-		first = earliest;
-	for (size_t i = first; rc == CUT_OK && i < n; i++) {
-		if (v[i].snap || *ngot >= 256)
+	return first == n ? earliest : first;
+}
+
+/* Publish the next file to read; the destinations may start on it. */
+static struct sfile *sf_add(struct staged *st, const struct rfile *rf, bool check_only, struct cut_err *err)
+{
+	if (st->n == STAGE_MAX) {
+		cut_fail(err, CUT_EINVAL, "more than %d files to copy", STAGE_MAX);
+		return NULL;
+	}
+	struct sfile *f = &st->f[st->n];
+	*f = (struct sfile){.snap = rf->snap, .check_only = check_only, .size = rf->size, .st = SF_FETCHING};
+	snprintf(f->name, sizeof f->name, "%s", rf->name);
+	snprintf(f->path, sizeof f->path, "%s/%s/%s", st->dir, rf->snap ? "snap" : "log", rf->name);
+	pthread_mutex_lock(&st->m);
+	st->n++;
+	pthread_cond_broadcast(&st->cv);
+	pthread_mutex_unlock(&st->m);
+	return f;
+}
+
+static int fetch_one(struct act_run *src, struct staged *st, struct sfile *f, const char *dir, struct cut_err *err)
+{
+	char sha[HASH_HEX_LEN + 1];
+	int rc = fetch(src, arena_printf(act_arena(src), "%s/%s", dir, f->name), f->path, f->size, sha, st, f, err);
+	pthread_mutex_lock(&st->m);
+	memcpy(f->sha, sha, sizeof sha);
+	f->size = f->have; /* what was read is what goes on */
+	pthread_mutex_unlock(&st->m);
+	return rc;
+}
+
+/* Read what the selection needs: the newest snapshot whose seals hold, then the logs after it. */
+static int fetch_set(struct act_run *src, struct staged *st, const char *dd, const char *ld, bool snapshot_alone,
+		     struct cut_err *err)
+{
+	const struct rfile *v = st->listing;
+	size_t n = st->nlisting;
+	uint64_t snap_zxid = 0;
+	bool have = false;
+	int rc = CUT_OK;
+	for (size_t i = n; rc == CUT_OK && !have && i-- > 0;) {
+		if (!v[i].snap)
 			continue;
-		struct fetched *g = &got[*ngot];
-		rc = fetch(src, arena_printf(a, "%s/%s", ld, v[i].name), arena_printf(a, "%s/log/%s", st->dir, v[i].name),
-			   v[i].size, g->sha, err);
-		if (rc == CUT_OK)
-			snprintf(g->name, sizeof g->name, "%s", v[i].name), (*ngot)++;
+		struct sfile *f = sf_add(st, &v[i], false, err);
+		if (f == NULL || (rc = fetch_one(src, st, f, dd, err)) != CUT_OK)
+			return f ? rc : err->code;
+		struct zk_snap sn;
+		if ((rc = zk_snap_read(f->path, &sn, err)) != CUT_OK)
+			return rc;
+		if (sn.valid && !sn.compression) {
+			snap_zxid = v[i].zxid, have = true;
+			st->snap = sn;
+			sf_state(st, f, SF_STAGED);
+		} else {
+			act_say(src, "%s passed over: %s", v[i].name, sn.valid ? "compressed" : sn.error);
+			sf_state(st, f, SF_DROPPED);
+		}
+	}
+	if (!have)
+		return cut_fail(err, CUT_ENOTFOUND, "no valid snapshot on the source");
+	/* clean_snapshot reads the logs only to prove the snapshot holds them all. */
+	for (size_t i = first_log(v, n, snap_zxid); rc == CUT_OK && i < n; i++) {
+		if (v[i].snap)
+			continue;
+		struct sfile *f = sf_add(st, &v[i], snapshot_alone, err);
+		if (f == NULL || (rc = fetch_one(src, st, f, ld, err)) != CUT_OK)
+			return f ? rc : err->code;
+		sf_state(st, f, SF_STAGED);
 	}
 	return rc;
 }
 
-static int stage(struct act_run *r, bool snapshot_alone, struct staged **out, struct cut_err *err)
+/* The staged set must be what `zk select` picks from it; what it leaves out is dropped. */
+static int check_set(struct act_run *r, struct staged *st, bool for_34, bool snapshot_alone, const char *ens_name,
+		     struct cut_err *err)
+{
+	struct arena *a = act_arena(r);
+	struct zk_selection sel = {0};
+	int rc = zk_select(arena_printf(a, "%s/snap", st->dir), arena_printf(a, "%s/log", st->dir), for_34, &st->snap,
+			   &sel, err);
+	if (rc == CUT_OK && snapshot_alone && sel.txns_after_snap != 0)
+		rc = cut_fail(err, CUT_EREFUSED, "clean_snapshot: the new leader's snapshot 0x%llx is %ld transaction(s) "
+			      "behind its logs: something still writes to %s", (unsigned long long)sel.snap_zxid,
+			      sel.txns_after_snap, ens_name);
+	size_t nlogs = 0;
+	uint64_t total = 0;
+	for (size_t k = 0; rc == CUT_OK && k < st->n; k++) {
+		struct sfile *f = &st->f[k];
+		bool picked = false;
+		for (size_t i = 0; i < sel.n; i++)
+			picked |= strcmp(strrchr(sel.files[i].path, '/') + 1, f->name) == 0;
+		if (f->st == SF_STAGED && (!picked || f->check_only))
+			sf_state(st, f, SF_DROPPED);
+		if (f->st == SF_STAGED)
+			nlogs += !f->snap, total += f->size;
+	}
+	uint64_t last = snapshot_alone ? sel.snap_zxid : sel.last_zxid;
+	if (rc == CUT_OK)
+		act_say(r, "source %s: snapshot 0x%llx and %zu log(s), %llu bytes; they restore up to zxid 0x%llx "
+			"(%ld transactions after the snapshot)", st->source, (unsigned long long)sel.snap_zxid, nlogs,
+			(unsigned long long)total, (unsigned long long)last, snapshot_alone ? 0 : sel.txns_after_snap);
+	zk_selection_free(&sel);
+	if (rc == CUT_OK)
+		rc = act_fact_set(r, arena_printf(a, "copy.%s.last_zxid", ens_name), arena_printf(a, "0x%llx",
+				  (unsigned long long)last), err);
+	return rc;
+}
+
+/* List the source, make the staging dir and share it: from here on the destinations follow. */
+static int stage_open(struct act_run *r, struct act_run *src, const char *dd, const char *ld, struct staged **out,
+		      struct cut_err *err)
+{
+	struct staged *st = calloc(1, sizeof *st);
+	if (st == NULL)
+		return cut_fail(err, CUT_ENOMEM, "out of memory");
+	pthread_mutex_init(&st->m, NULL);
+	pthread_cond_init(&st->cv, NULL);
+	snprintf(st->source, sizeof st->source, "%s", act_scope(src)->zk->name);
+	const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/var/tmp";
+	snprintf(st->dir, sizeof st->dir, "%s/cutover-copy-XXXXXX", tmp);
+	int rc = list_remote(src, dd, &st->listing, &st->nlisting, err);
+	if (rc == CUT_OK && strcmp(dd, ld) != 0)
+		rc = list_remote(src, ld, &st->listing, &st->nlisting, err);
+	if (rc == CUT_OK && mkdtemp(st->dir) == NULL)
+		rc = cut_fail(err, CUT_EIO, "cannot make a staging dir in %s: %s", tmp, strerror(errno)), st->dir[0] = '\0';
+	struct arena *a = act_arena(r);
+	if (rc == CUT_OK && (mkdir(arena_printf(a, "%s/snap", st->dir), 0700) != 0 ||
+			     mkdir(arena_printf(a, "%s/log", st->dir), 0700) != 0))
+		rc = cut_fail(err, CUT_EIO, "staging in %s: %s", st->dir, strerror(errno));
+	/* What the destinations need room for, if the newest snapshot is good. */
+	const struct rfile *v = st->listing;
+	size_t n = st->nlisting, snap = n;
+	for (size_t i = 0; i < n; i++)
+		if (v[i].snap)
+			snap = i;
+	for (size_t i = snap < n ? first_log(v, n, v[snap].zxid) : n; i < n; i++)
+		if (!v[i].snap)
+			st->log_bytes += v[i].size;
+	st->snap_bytes = snap < n ? v[snap].size : 0;
+	if (rc != CUT_OK) {
+		staged_free(st);
+		return rc;
+	}
+	act_step_set(r, st, staged_free);
+	*out = st;
+	return CUT_OK;
+}
+
+static void stage_end(struct staged *st, int rc, const struct cut_err *err)
+{
+	pthread_mutex_lock(&st->m);
+	st->done = true;
+	if (rc != CUT_OK)
+		st->why = *err, st->why.code = rc;
+	pthread_cond_broadcast(&st->cv);
+	pthread_mutex_unlock(&st->m);
+}
+
+static int stage(struct act_run *r, bool snapshot_alone, struct cut_err *err)
 {
 	const char *ens_name = NULL;
 	const struct inv_zk_node *z = source_node(r, &ens_name, err);
@@ -227,155 +366,26 @@ static int stage(struct act_run *r, bool snapshot_alone, struct staged **out, st
 	struct act_run *src = act_open_other(r, z->name, z->host, &z->ssh, &sc);
 	struct arena *a = act_arena(r);
 	const char *dd = NULL, *ld = NULL;
-	zk_dirs(a, &sc, &dd, &ld, err);
-	struct staged *st = calloc(1, sizeof *st);
-	struct fetched *got = calloc(256, sizeof *got);
-	if (src == NULL || ld == NULL || st == NULL || got == NULL) {
-		free(st), free(got);
-		return err->code ? err->code : cut_fail(err, CUT_ENOMEM, "out of memory");
+	if (src == NULL)
+		return cut_fail(err, CUT_ENOMEM, "out of memory");
+	int rc = zk_dirs(a, &sc, &dd, &ld, err);
+	struct staged *st = NULL;
+	if (rc == CUT_OK) {
+		dd = arena_printf(a, "%s/version-2", dd);
+		ld = arena_printf(a, "%s/version-2", ld);
+		rc = stage_open(r, src, dd, ld, &st, err);
 	}
-	dd = arena_printf(a, "%s/version-2", dd);
-	ld = arena_printf(a, "%s/version-2", ld);
-	snprintf(st->source, sizeof st->source, "%s", z->name);
-	const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/var/tmp";
-	snprintf(st->dir, sizeof st->dir, "%s/cutover-copy-XXXXXX", tmp);
-	struct rfile *v = NULL;
-	size_t n = 0, ngot = 0;
-	int rc = mkdtemp(st->dir) ? CUT_OK : cut_fail(err, CUT_EIO, "cannot make a staging dir in %s: %s", tmp, strerror(errno));
-	if (rc == CUT_OK && (mkdir(arena_printf(a, "%s/snap", st->dir), 0700) != 0 || mkdir(arena_printf(a, "%s/log", st->dir), 0700) != 0))
-		rc = cut_fail(err, CUT_EIO, "staging in %s: %s", st->dir, strerror(errno));
-	if (rc == CUT_OK)
-		rc = list_remote(src, dd, &v, &n, err);
-	if (rc == CUT_OK && strcmp(dd, ld) != 0)
-		rc = list_remote(src, ld, &v, &n, err);
-	if (rc == CUT_OK)
-		rc = fetch_set(src, st, dd, ld, v, n, got, &ngot, err);
+	if (rc == CUT_OK && st != NULL)
+		rc = fetch_set(src, st, dd, ld, snapshot_alone, err);
 	act_close_other(src, rc);
 	const struct inv_ensemble *dst = inv_ensemble(sc.inv, act_scope(r)->ensemble);
 	bool for_34 = dst && dst->version && strncmp(dst->version, "3.4", 3) == 0;
-	if (rc == CUT_OK)
-		rc = zk_select(arena_printf(a, "%s/snap", st->dir), arena_printf(a, "%s/log", st->dir), for_34, &st->sel, err);
-	if (rc == CUT_OK && snapshot_alone && st->sel.txns_after_snap != 0)
-		rc = cut_fail(err, CUT_EREFUSED, "clean_snapshot: the new leader's snapshot 0x%llx is %ld transaction(s) "
-			      "behind its logs: something still writes to %s", (unsigned long long)st->sel.snap_zxid,
-			      st->sel.txns_after_snap, ens_name);
-	while (rc == CUT_OK && snapshot_alone && st->sel.n > 1) { /* the snapshot holds it all */
-		struct zk_pick *l = &st->sel.files[--st->sel.n];
-		unlink(l->path);
-		free(l->path);
-		st->sel.last_zxid = st->sel.snap_zxid;
-	}
-	if (rc == CUT_OK && (st->sha = calloc(st->sel.n, sizeof *st->sha)) == NULL)
-		rc = cut_fail(err, CUT_ENOMEM, "out of memory");
-	for (size_t i = 0; rc == CUT_OK && i < st->sel.n; i++) {
-		const char *base = strrchr(st->sel.files[i].path, '/') + 1;
-		for (size_t k = 0; k < ngot; k++)
-			if (strcmp(got[k].name, base) == 0)
-				memcpy(st->sha[i], got[k].sha, sizeof st->sha[i]);
-		st->total += st->sel.files[i].size;
-	}
-	free(v);
-	free(got);
-	if (rc != CUT_OK) {
-		staged_free(st);
+	if (rc == CUT_OK && st != NULL)
+		rc = check_set(r, st, for_34, snapshot_alone, ens_name, err);
+	if (rc != CUT_OK)
 		cut_err_prefix(err, "reading the source %s: ", z->name);
-		return rc;
-	}
-	act_say(r, "source %s: snapshot 0x%llx and %zu log(s), %llu bytes; they restore up to zxid 0x%llx (%ld transactions after the snapshot)",
-		z->name, (unsigned long long)st->sel.snap_zxid, st->sel.n - 1, (unsigned long long)st->total,
-		(unsigned long long)st->sel.last_zxid, st->sel.txns_after_snap);
-	*out = st;
-	return act_fact_set(r, arena_printf(a, "copy.%s.last_zxid", ens_name),
-			    arena_printf(a, "0x%llx", (unsigned long long)st->sel.last_zxid), err);
-}
-
-/* ---- a destination ------------------------------------------------------------------ */
-
-struct push {
-	FILE *f;
-	struct act_run *r;
-	const char *name;
-	uint64_t n, total;
-};
-
-static ssize_t push_src(void *ud, char *buf, size_t cap)
-{
-	struct push *p = ud;
-	size_t k = fread(buf, 1, cap, p->f);
-	if (k == 0 && ferror(p->f))
-		return -1;
-	p->n += k;
-	act_progress(p->r, p->name, p->n, p->total);
-	return (ssize_t)k;
-}
-
-/* sha256sum of a remote file, or "" when it is not there. */
-static int remote_sha(struct act_run *r, const char *path, char sha[HASH_HEX_LEN + 1], struct cut_err *err)
-{
-	char *out = NULL;
-	int status;
-	const char *q = subst_shell_quote(act_arena(r), path);
-	int rc = act_capture(r, arena_printf(act_arena(r), "if [ -f %s ]; then sha256sum %s; fi", q, q), &status, &out,
-			     4096, err);
-	sha[0] = '\0';
-	if (rc == CUT_OK && status == 0 && out && strlen(out) >= HASH_HEX_LEN)
-		snprintf(sha, HASH_HEX_LEN + 1, "%.64s", out);
-	free(out);
-	return rc;
-}
-
-/* Nothing but our own files may be in the destination dirs: another snapshot would win the restore. */
-static int check_dest(struct act_run *r, const struct staged *st, const char *dir, uint64_t need, struct cut_err *err)
-{
-	struct arena *a = act_arena(r);
-	const char *q = subst_shell_quote(a, dir);
-	char *out = NULL;
-	int status;
-	int rc = act_capture(r, arena_printf(a, "mkdir -p %s && cd %s && ls -1 | grep -E '^(snapshot|log)\\.' ; "
-					     "df -Pk . | awk 'NR==2 {print \"free\", $4}'", q, q), &status, &out, 1 << 20, err);
-	unsigned long long free_kb = 0;
-	char *save = NULL;
-	for (char *l = rc == CUT_OK ? strtok_r(out, "\n", &save) : NULL; rc == CUT_OK && l; l = strtok_r(NULL, "\n", &save)) {
-		if (sscanf(l, "free %llu", &free_kb) == 1)
-			continue;
-		bool ours = false;
-		for (size_t i = 0; i < st->sel.n; i++)
-			ours |= strcmp(strrchr(st->sel.files[i].path, '/') + 1, l) == 0;
-		if (!ours)
-			rc = cut_fail(err, CUT_EREFUSED, "%s already holds %s, which is not part of this copy; "
-				      "move the dir aside with zk.wipe first", dir, l);
-	}
-	free(out);
-	if (rc == CUT_OK && free_kb * 1024ULL < need + need / 20)
-		rc = cut_fail(err, CUT_EREFUSED, "%s has %llu MiB free; the copy needs %llu MiB and 5%% to spare", dir,
-			      free_kb / 1024, (unsigned long long)need / (1024 * 1024));
-	return rc;
-}
-
-static int push_one(struct act_run *r, const struct staged *st, size_t i, const char *dir, struct cut_err *err)
-{
-	const char *local = st->sel.files[i].path, *base = strrchr(local, '/') + 1;
-	const char *path = arena_printf(act_arena(r), "%s/%s", dir, base);
-	char sha[HASH_HEX_LEN + 1];
-	int rc = remote_sha(r, path, sha, err);
-	if (rc == CUT_OK && strcmp(sha, st->sha[i]) == 0) {
-		act_say(r, "%s: already there and verified", base);
-		return CUT_OK;
-	}
-	struct push p = {.f = fopen(local, "rb"), .r = r, .name = base, .total = st->sel.files[i].size};
-	if (p.f == NULL)
-		return cut_fail(err, CUT_EIO, "staged %s: %s", local, strerror(errno));
-	if (rc == CUT_OK)
-		rc = act_stream_write(r, path, push_src, &p, err);
-	fclose(p.f);
-	if (rc == CUT_OK)
-		rc = remote_sha(r, path, sha, err);
-	if (rc == CUT_OK && strcmp(sha, st->sha[i]) != 0)
-		rc = cut_fail(err, CUT_ECORRUPT, "%s on the destination has SHA-256 %.12s..., the source %.12s...", base, sha,
-			      st->sha[i]);
-	if (rc == CUT_OK)
-		act_say(r, "%s: %llu bytes written and verified (sha256 %.12s...)", base,
-			(unsigned long long)st->sel.files[i].size, st->sha[i]);
+	if (st)
+		stage_end(st, rc, err);
 	return rc;
 }
 
@@ -390,11 +400,6 @@ static int push_one(struct act_run *r, const struct staged *st, size_t i, const 
 int zk_rollback_allowed(struct act_run *r, struct cut_err *err)
 {
 	const struct subst_scope *sc = act_scope(r);
-	const struct inv_ensemble *dst = inv_ensemble(sc->inv, sc->ensemble);
-	char dst_first[300] = "";
-	if (dst && dst->n)
-		snprintf(dst_first, sizeof dst_first, "%s:%d", dst->nodes[0].host,
-			 dst->nodes[0].client_port ? dst->nodes[0].client_port : 2181);
 	for (size_t i = 0; i < sc->inv->nck; i++) {
 		const struct inv_ck_node *ck = &sc->inv->ck[i];
 		struct subst_scope csc = {.inv = sc->inv, .ck = ck};
@@ -410,7 +415,7 @@ int zk_rollback_allowed(struct act_run *r, struct cut_err *err)
 		if (rc != CUT_OK)
 			return cut_fail(err, rc, "cannot tell where ClickHouse %s points (%s); not copying back blind", ck->name,
 					err->msg);
-		if (dst_first[0] && strstr(hosts, dst_first))
+		if (sc->ensemble && strcmp(ck_ensemble_of(sc->inv, hosts), sc->ensemble) == 0)
 			return cut_fail(err, CUT_EREFUSED, "ClickHouse %s still points at the %s ensemble (%s): it never ran on "
 					"the other one, so %s holds the newest data; do not move it aside or copy over it "
 					"(skip this step with that reason and restart ClickHouse on %s)",
@@ -457,43 +462,18 @@ static int restart_leader(struct act_run *r, struct cut_err *err)
 	return rc;
 }
 
-/* Once per step, before the destinations: read the source once, into staging. */
+/*
+ * Once per step, beside the destinations: read the source once, into
+ * staging, sharing each file as it grows.
+ */
 int zk_copy_begin(struct act_run *r, struct cut_err *err)
 {
-	struct staged *st = NULL;
 	const struct rb_param *p = rb_param(act_step(r), "clean_snapshot");
 	bool clean = p && p->value && strcmp(p->value, "true") == 0;
 	int rc = act_in_rollback(r) ? zk_rollback_allowed(r, err) : CUT_OK;
 	if (rc == CUT_OK && clean)
 		rc = restart_leader(r, err);
-	if (rc == CUT_OK && (rc = stage(r, clean, &st, err)) == CUT_OK)
-		act_step_set(r, st, staged_free);
-	return rc;
-}
-
-/* One destination, on its own thread; the others run beside it. */
-int zk_copy_run(struct act_run *r, struct cut_err *err)
-{
-	const struct staged *st = act_step_get(r);
-	int rc;
-	if (st == NULL)
-		return cut_fail(err, CUT_EINVAL, "zk.copy: nothing staged");
-	const struct subst_scope *sc = act_scope(r);
-	struct arena *a = act_arena(r);
-	const char *dd, *ld;
-	if ((rc = zk_dirs(a, sc, &dd, &ld, err)) != CUT_OK)
-		return rc;
-	dd = arena_printf(a, "%s/version-2", dd);
-	ld = arena_printf(a, "%s/version-2", ld);
-	uint64_t snap_bytes = st->sel.files[0].size, log_bytes = st->total - snap_bytes;
-	rc = strcmp(dd, ld) == 0 ? check_dest(r, st, dd, st->total, err)
-				 : check_dest(r, st, dd, snap_bytes, err);
-	if (rc == CUT_OK && strcmp(dd, ld) != 0)
-		rc = check_dest(r, st, ld, log_bytes, err);
-	/* 3.5+ refuses to start when snapshots and logs share a dir they should not. */
-	for (size_t i = 0; rc == CUT_OK && i < st->sel.n; i++)
-		rc = push_one(r, st, i, st->sel.files[i].snapshot ? dd : ld, err);
-	return rc;
+	return rc == CUT_OK ? stage(r, clean, err) : rc;
 }
 
 /*
@@ -530,7 +510,7 @@ int zk_fence_scan(struct act_run *r, uint64_t after, struct fence_late *late, st
 		const char *local = arena_printf(a, "%s/%s", dir, v[i].name);
 		char sha[HASH_HEX_LEN + 1];
 		struct zk_log l;
-		rc = fetch(r, arena_printf(a, "%s/%s", ld, v[i].name), local, v[i].size, sha, err);
+		rc = fetch(r, arena_printf(a, "%s/%s", ld, v[i].name), local, v[i].size, sha, NULL, NULL, err);
 		if (rc == CUT_OK && (rc = zk_log_read_after(local, after, &l, err)) == CUT_OK) {
 			late->tree += l.after_tree_txns;
 			late->sessions += l.after_txns - l.after_tree_txns;

@@ -21,18 +21,34 @@ struct rd {
 
 #define ADLER_MOD 65521u
 
-static void adler(uint32_t *a, uint32_t *b, const unsigned char *p, size_t n)
+/*
+ * ZooKeeper's Adler32, by blocks: over bytes p[0..k) a grows by their sum
+ * and b by k*a plus each byte weighted by k - i. Two independent sums the
+ * compiler can vectorise, instead of a chain of dependent adds per byte (a
+ * 1 GiB snapshot is checked in a fraction of the time). Blocks of 1024 keep
+ * every sum within 32 bits.
+ */
+static void adler(uint32_t *pa, uint32_t *pb, const unsigned char *p, size_t n)
 {
+	uint32_t a = *pa, b = *pb;
 	while (n > 0) {
-		size_t k = n < 5552 ? n : 5552; /* the most bytes before the sums can overflow */
+		uint32_t k = n < 1024 ? (uint32_t)n : 1024, sum = 0, weighted = 0;
+		if (k == 1024) /* a constant trip count: -O2 vectorises this one */
+			for (uint32_t i = 0; i < 1024; i++) {
+				sum += p[i];
+				weighted += (1024 - i) * p[i];
+			}
+		else
+			for (uint32_t i = 0; i < k; i++) {
+				sum += p[i];
+				weighted += (k - i) * p[i];
+			}
+		b = (b + k * a + weighted) % ADLER_MOD;
+		a = (a + sum) % ADLER_MOD;
+		p += k;
 		n -= k;
-		while (k--) {
-			*a += *p++;
-			*b += *a;
-		}
-		*a %= ADLER_MOD;
-		*b %= ADLER_MOD;
 	}
+	*pa = a, *pb = b;
 }
 
 static bool get(struct rd *r, void *buf, size_t n)

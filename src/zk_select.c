@@ -75,12 +75,16 @@ static bool add(struct zk_selection *s, const char *path, uint64_t zxid, uint64_
 }
 
 /* The newest snapshot that would load; newer broken ones are noted. */
-static int pick_snapshot(struct ent *snaps, size_t ns, bool for_34, struct zk_selection *s, struct zk_snap *out,
-			 const char **path, struct cut_err *err)
+static int pick_snapshot(struct ent *snaps, size_t ns, bool for_34, const struct zk_snap *checked,
+			 struct zk_selection *s, struct zk_snap *out, const char **path, struct cut_err *err)
 {
 	for (size_t i = ns; i-- > 0;) {
 		struct zk_snap sn;
-		int rc = zk_snap_read(snaps[i].path, &sn, err);
+		int rc = CUT_OK;
+		if (checked && checked->name_zxid == snaps[i].zxid)
+			sn = *checked; /* read already: a gigabyte is not read twice */
+		else
+			rc = zk_snap_read(snaps[i].path, &sn, err);
 		if (rc != CUT_OK)
 			return rc;
 		const char *why = !sn.valid ? sn.error : (sn.compression && for_34) ? "compressed (3.4 cannot read it)" : NULL;
@@ -135,7 +139,8 @@ static int check_chain(struct ent *logs, size_t first, size_t nl, bool for_34, s
 	return CUT_OK;
 }
 
-int zk_select(const char *snapdir, const char *logdir, bool for_34, struct zk_selection *s, struct cut_err *err)
+int zk_select(const char *snapdir, const char *logdir, bool for_34, const struct zk_snap *checked,
+	      struct zk_selection *s, struct cut_err *err)
 {
 	memset(s, 0, sizeof *s);
 	struct ent *snaps = NULL, *logs = NULL;
@@ -146,7 +151,7 @@ int zk_select(const char *snapdir, const char *logdir, bool for_34, struct zk_se
 	struct zk_snap sn = {0};
 	const char *snap_path = NULL;
 	if (rc == CUT_OK)
-		rc = pick_snapshot(snaps, ns, for_34, s, &sn, &snap_path, err);
+		rc = pick_snapshot(snaps, ns, for_34, checked, s, &sn, &snap_path, err);
 	if (rc == CUT_OK) {
 		s->snap_zxid = sn.name_zxid;
 		if (!add(s, snap_path, sn.name_zxid, sn.size, true))

@@ -164,43 +164,15 @@ static void *zk_one(void *ud)
 	return NULL;
 }
 
-struct sink {
-	char *buf;
-	size_t len;
-};
-
-static void to_sink(void *ud, const char *b, size_t n)
-{
-	struct sink *s = ud;
-	char *p = s->len + n < (1u << 20) ? realloc(s->buf, s->len + n + 1) : NULL;
-	if (p == NULL)
-		return;
-	memcpy(p + s->len, b, n);
-	s->buf = p;
-	s->len += n;
-	p[s->len] = '\0';
-}
-
 /* Which ensemble a ClickHouse node's metrika.xml lists: its name, "?" or "unreadable". */
 static void ck_file_of(struct ui_workers *w, const struct inv_ck_node *ck, char out[16])
 {
-	struct arena *a = arena_new();
-	struct subst_scope sc = {.inv = w->inv, .ck = ck};
 	struct cut_err e = {0};
-	struct xport *x = NULL;
-	struct sink s = {0};
-	const char *path = a ? subst(a, ck->metrika, &sc, SUBST_PATH, &e) : NULL;
-	int rc = path ? xp_get(w->pool, ck->host, &ck->ssh, &sc, &x, &e) : CUT_EINVAL;
-	if (rc == CUT_OK) {
-		rc = xp_read_file(x, path, to_sink, &s, PROBE_TIMEOUT_MS, NULL, &e);
-		xp_put(w->pool, x, rc);
-	}
 	char hosts[1024] = "";
-	snprintf(out, 16, "unreadable");
-	if (rc == CUT_OK && s.buf && ck_switch_hosts(s.buf, s.len, hosts, sizeof hosts, &e) == CUT_OK)
+	if (ck_metrika_hosts(w->pool, w->inv, ck, PROBE_TIMEOUT_MS, hosts, sizeof hosts, NULL, 0, &e) == CUT_OK)
 		snprintf(out, 16, "%s", ck_ensemble_of(w->inv, hosts));
-	free(s.buf);
-	arena_free(a);
+	else
+		snprintf(out, 16, "unreadable");
 }
 
 static struct ui_snapshot *snapshot(struct ui_workers *w, int round, const struct ui_snapshot *prev)

@@ -43,8 +43,11 @@ struct action_ops {
 	/* ZooKeeper targets run followers first and the leader last (probed at step start). */
 	bool leader_last;
 	/* Every target at once, each on its own thread (a copy's destinations).
-	 * begin, when set, runs once before them (on the first target's run,
-	 * after every intent is durable) and shares its work through act_step_set. */
+	 * begin, when set, runs once beside them (after every intent is durable,
+	 * on its own thread, arena and connection, with the first target's
+	 * scope) and shares its work through act_step_set; a target's
+	 * act_step_get waits until it has. Whatever it shares then changes
+	 * under the targets' eyes: it brings its own lock. */
 	bool parallel;
 	int (*begin)(struct act_run *r, struct cut_err *err);
 	/* What the step would change on this target, read live when the step is
@@ -80,6 +83,10 @@ int act_stream_read(struct act_run *r, const char *path, void (*sink)(void *ud, 
 		    struct cut_err *err);
 int act_stream_write(struct act_run *r, const char *path, ssize_t (*src)(void *ud, char *buf, size_t cap), void *ud,
 		     struct cut_err *err);
+/* cmd with src as its stdin (XP_IN_AGAIN while src has nothing yet), its stdout captured as by
+ * act_capture. When src fails the command is killed: it never sees a cut stream end cleanly. */
+int act_feed(struct act_run *r, const char *cmd, ssize_t (*src)(void *ud, char *buf, size_t cap), void *ud, int *status,
+	     char **out, size_t max, struct cut_err *err);
 /* Another node for the same step (a copy's source): its own connection, its own output. */
 struct act_run *act_open_other(struct act_run *r, const char *name, const char *host, const struct inv_ssh *ssh,
 			       const struct subst_scope *sc);

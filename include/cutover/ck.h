@@ -17,6 +17,12 @@ struct inventory;
 const char *ck_ensemble_of(const struct inventory *inv, const char *hosts);
 
 struct inv_ck_node;
+struct ssh_pool;
+/* The hosts (as ck_switch_hosts) the node's metrika.xml lists, read through pool within timeout_ms;
+ * the file's path, expanded, into path_out when given. */
+int ck_metrika_hosts(struct ssh_pool *pool, const struct inventory *inv, const struct inv_ck_node *ck, int timeout_ms,
+		     char *hosts, size_t n, char *path_out, size_t path_cap, struct cut_err *err);
+
 /* Replicas of the server that are read-only now (system.replicas), or -1 with err. */
 long long ck_readonly_replicas(const struct inv_ck_node *ck, int timeout_ms, struct cut_err *err);
 

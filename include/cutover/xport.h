@@ -25,6 +25,8 @@
 
 enum xp_stream { XP_STDOUT = 1, XP_STDERR = 2 };
 
+#define XP_IN_AGAIN (-2)
+
 struct xp_exec {
 	const char *cmd;
 	int timeout_ms; /* the whole command; 0: none (the engine always sets one) */
@@ -33,7 +35,11 @@ struct xp_exec {
 	void (*on_line)(void *ud, enum xp_stream s, const char *line, size_t len);
 	/* Raw stdout instead of lines, when set (file reads). */
 	void (*on_data)(void *ud, const char *buf, size_t len);
-	/* Stdin: fill buf, return bytes, 0 at end, -1 to fail. NULL: no stdin. */
+	/* Stdin: fill buf, return bytes, 0 at end, -1 to fail (the command is
+	 * killed before its stdin closes, so a cut stream never looks like a
+	 * finished one), XP_IN_AGAIN when nothing is ready yet (it may wait up
+	 * to ~50 ms itself; the transport keeps its deadlines and asks again).
+	 * NULL: no stdin. */
 	ssize_t (*in)(void *ud, char *buf, size_t cap);
 	void *ud;
 	const atomic_int *cancel; /* non-zero: stop now (CUT_ECANCELED) */
@@ -65,6 +71,9 @@ int xp_read_file(struct xport *x, const char *path, void (*sink)(void *ud, const
 		 void *ud, int timeout_ms, const atomic_int *cancel, struct cut_err *err);
 int xp_write_file(struct xport *x, const char *path, ssize_t (*src)(void *ud, char *buf, size_t cap),
 		  void *ud, int timeout_ms, const atomic_int *cancel, struct cut_err *err);
+/* A small file whole, NUL-terminated (*out, freed by the caller); more than max bytes fails. */
+int xp_read_all(struct xport *x, const char *path, size_t max, int timeout_ms, const atomic_int *cancel, char **out,
+		size_t *len, struct cut_err *err);
 
 /* The local transport (one per process is enough; it holds no state). */
 struct xport *xp_local(void);

@@ -91,9 +91,12 @@ struct zk_selection {
 /*
  * Choose from snapdir (dataDir/version-2) and logdir (dataLogDir/version-2;
  * the same dir is fine). for_34: the files go to a ZooKeeper 3.4 (refuse
- * compressed snapshots and newer txn types).
+ * compressed snapshots and newer txn types). checked (may be NULL): what
+ * zk_snap_read said of one snapshot there (matched by its zxid), so that
+ * file is not read again.
  */
-int zk_select(const char *snapdir, const char *logdir, bool for_34, struct zk_selection *out, struct cut_err *err);
+int zk_select(const char *snapdir, const char *logdir, bool for_34, const struct zk_snap *checked,
+	      struct zk_selection *out, struct cut_err *err);
 void zk_selection_free(struct zk_selection *s);
 
 #endif

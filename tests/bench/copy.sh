@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
 # make bench, the copy: a 1 GiB ZooKeeper snapshot (BENCH_MIB) copied by
-# zk.copy from one lab node to the three new ones -- read once, written to
-# all three at once, each verified by SHA-256 on both sides -- next to three
-# sequential OpenSSH `scp -P 2222` runs of the same file, which verify
-# nothing. Prints both times and their ratio; the goal is a ratio <= 1.0.
-# Not a test: nothing here passes or fails on time.
+# zk.copy from one lab node to the three new ones -- read once over SSH,
+# written to all three at once while it is read, synced, each verified by
+# SHA-256 on both sides -- next to three sequential OpenSSH `scp -P 2222`
+# runs of the same file from the node's own disk (what the seed's operator
+# types on the old leader), which verify nothing and sync nothing. Prints
+# both times and their ratio; the goal is a ratio <= 1.0. zk.copy moves the
+# file four times (in once, out three times) where scp moves it three times,
+# and on one 2-core machine every byte through SSH, pipes and the page cache
+# costs CPU on both ends: this lab measures the copy's CPU cost, where a real
+# site is bound by its network. Not a test: nothing here passes or fails on time.
 set -u
 root=$(cd "$(dirname "$0")/../.." && pwd)
 export LAB_DIR=${BENCH_LAB_DIR:-/tmp/cutover-bench-lab}

@@ -38,6 +38,12 @@ wait_for "confirm copy" || true
 old_leader=$(leader_of old 127.0.1)
 # new2's snapshot dir becomes a file: that destination fails, the others must not care
 rmdir "$LAB_DIR/zk/new2/data/version-2" && echo "in the way" >"$LAB_DIR/zk/new2/data/version-2"
+# the old leader's newest snapshot is corrupt: the destinations receive it while it is read, and
+# must never see it under its name; the copy falls back to the one before it
+src_snaps=$LAB_DIR/zk/$old_leader/data/version-2
+planted=snapshot.7fffffffff
+cp "$src_snaps/$(ls "$src_snaps" | grep '^snapshot\.' | sort -t. -k2 | tail -1)" "$src_snaps/$planted"
+printf '\x5a' | dd of="$src_snaps/$planted" bs=1 seek=$(($(stat -c %s "$src_snaps/$planted") / 2)) conv=notrunc status=none
 say yes bob
 wait_for "choice \[retry" && rm "$LAB_DIR/zk/new2/data/version-2" && say retry
 wait_for "confirm copy" 2 && say yes bob
@@ -47,7 +53,12 @@ wait_for "confirm quorum" && say yes
 wait_for "confirm compare" && say yes
 end_run
 check_eq "the run ends succeeded" 0 "$?"
+rm -f "$src_snaps/$planted"
 q() { sqlite3 "$A" "$1"; }
+check "the corrupt newest snapshot was passed over" test "$(q "select count(*) from events where kind='output' and step='copy' and payload like '%$planted passed over: %checksum%'")" -ge 1
+check "new1 was sent it while it was read" test "$(q "select count(*) from events where kind='output' and step='copy' and target='new1' and payload like '%$planted: writing %'")" -ge 1
+check_eq "no new node holds it, or any temporary file" "" "$(ls -A "$LAB_DIR"/zk/new*/data/version-2 "$LAB_DIR"/zk/new*/log/version-2 | grep -E "$planted|^\.cutover-")"
+
 check "the first copy failed on new2 only" grep -q "new2: .*version-2" <<<"$(q "select payload from events where kind='step_end' and step='copy' and not json_extract(payload,'\$.ok')")"
 first_try=$(q "select min(seq) from events where kind='step_start' and step='copy'")
 check_eq "on the first try new1 and new3 succeeded beside the failing new2" "new1|1 new2|0 new3|1" \
@@ -61,9 +72,10 @@ files=$(q "select json_extract(payload,'\$.text') from events where kind='output
 check "snapshot and logs were copied" test -n "$files"
 for f in $files; do
   case $f in snapshot.*) sub=data ;; *) sub=log ;; esac
-  # the hash the copy computed while reading the source
-  src=$(q "select json_extract(payload,'\$.text') from events where kind='output' and step='copy' and payload like '%$f: % written and verified%'" \
-        | sed -n 's/.*(sha256 \([0-9a-f]*\)\.\.\.).*/\1/p' | head -1)
+  # the hash the last attempt computed while reading the source (the live old ensemble may have
+  # logged a session between the attempts: then the retry copied the longer log everywhere)
+  src=$(q "select json_extract(payload,'\$.text') from events where kind='output' and step='copy' and payload like '%$f: % written and verified%' order by seq desc limit 1" \
+        | sed -n 's/.*(sha256 \([0-9a-f]*\)\.\.\.).*/\1/p')
   for n in 1 2 3; do
     got=$(sha256sum "$LAB_DIR/zk/new$n/$sub/version-2/$f" 2>/dev/null | cut -c1-12)
     check_eq "new$n/$sub/version-2/$f has the source's bytes" "$src" "$got"

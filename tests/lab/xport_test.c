@@ -236,6 +236,62 @@ static void test_xport_ssh_file_streams(void **state)
 	unlink(path);
 }
 
+/* A source that is not ready at first, sends 1 MiB, then (cut) fails or (whole) ends. */
+struct flaky {
+	int calls;
+	size_t sent;
+	bool cut;
+};
+
+static ssize_t flaky_src(void *ud, char *buf, size_t cap)
+{
+	struct flaky *f = ud;
+	if (f->calls++ % 3 != 2)
+		return XP_IN_AGAIN; /* two of three calls: nothing yet */
+	if (f->sent == 1 << 20)
+		return f->cut ? -1 : 0;
+	size_t n = cap < 65536 ? cap : 65536;
+	memset(buf, 'z', n);
+	f->sent += n;
+	return (ssize_t)n;
+}
+
+/* The file appears under its name with its whole size, or not at all. */
+static void cut_stream_never_renamed(struct xport *x, const char *dir)
+{
+	char path[600];
+	struct cut_err e;
+	snprintf(path, sizeof path, "%s/xport cut stream", dir);
+	unlink(path);
+	struct flaky whole = {0};
+	assert_int_equal(xp_write_file(x, path, flaky_src, &whole, 30000, NULL, &e), CUT_OK);
+	FILE *f = fopen(path, "rb");
+	assert_non_null(f);
+	fseek(f, 0, SEEK_END);
+	assert_int_equal(ftell(f), 1 << 20);
+	fclose(f);
+	unlink(path);
+	struct flaky cut = {.cut = true};
+	assert_int_equal(xp_write_file(x, path, flaky_src, &cut, 30000, NULL, &e), CUT_EIO);
+	usleep(1500 * 1000); /* a `mv` racing the kill would have landed by now */
+	assert_int_equal(access(path, F_OK), -1);
+	char part[640];
+	snprintf(part, sizeof part, "%s.part", path);
+	unlink(part);
+}
+
+static void test_xport_cut_stream_never_renamed(void **state)
+{
+	(void)state;
+	struct xport *x;
+	struct cut_err e;
+	struct ssh_target t = lab_target("127.0.2.1");
+	assert_int_equal(ssh_open(&t, &x, &e), CUT_OK);
+	cut_stream_never_renamed(x, getenv("LAB_DIR"));
+	x->ops->close(x);
+	cut_stream_never_renamed(xp_local(), getenv("LAB_DIR"));
+}
+
 int main(void)
 {
 	const char *lab = getenv("LAB_DIR");
@@ -252,6 +308,7 @@ int main(void)
 		cmocka_unit_test(test_xport_ssh_silent_listener_times_out),
 		cmocka_unit_test(test_xport_ssh_changed_host_key_refused),
 		cmocka_unit_test(test_xport_ssh_file_streams),
+		cmocka_unit_test(test_xport_cut_stream_never_renamed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

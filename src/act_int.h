@@ -26,6 +26,8 @@ int zk_start_run(struct act_run *r, struct cut_err *err);
 int zk_wait_quorum_run(struct act_run *r, struct cut_err *err);
 int zk_wipe_run(struct act_run *r, struct cut_err *err);
 int zk_fence_run(struct act_run *r, struct cut_err *err);
+/* In a rollback: may the target ensemble be overwritten (zk.wipe, zk.copy)? Only once ClickHouse left it. */
+int zk_rollback_allowed(struct act_run *r, struct cut_err *err);
 
 /* zk_preflight.c */
 int zk_preflight_run(struct act_run *r, struct cut_err *err);
@@ -35,9 +37,8 @@ int zk_compare_run(struct act_run *r, struct cut_err *err);
 
 /* zk_copy.c */
 int zk_copy_begin(struct act_run *r, struct cut_err *err);
+/* zk_push.c: one destination */
 int zk_copy_run(struct act_run *r, struct cut_err *err);
-/* In a rollback: may the target ensemble be overwritten? Only once ClickHouse left it. */
-int zk_rollback_allowed(struct act_run *r, struct cut_err *err);
 /* What reached a source after a fence's zxid: tree changes, session txns, the paths changed. */
 struct fence_late {
 	long tree, sessions, more_paths;

@@ -93,11 +93,15 @@ static int insert_all(struct audit *a, struct audit_event *ev, size_t n, const c
 	return sqlite3_exec(a->db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
 }
 
-int audit_append(struct audit *a, struct audit_event *ev, size_t n, struct cut_err *err)
+static int append(struct audit *a, struct audit_event *ev, size_t n, bool synced, struct cut_err *err)
 {
 	char wall[32];
 	audit_wall_now(wall);
 	pthread_mutex_lock(&a->lock);
+	/* WAL with synchronous=NORMAL commits without an fsync; the next FULL
+	 * commit syncs the log with these frames in it. */
+	if (!synced)
+		sqlite3_exec(a->db, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL);
 	/* IMMEDIATE: the tail we chain onto cannot move under us, even when
 	 * another process (cutover notes) appends at the same moment. */
 	int rc = sqlite3_exec(a->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
@@ -110,11 +114,23 @@ int audit_append(struct audit *a, struct audit_event *ev, size_t n, struct cut_e
 		out = audit_sql_fail(a, err, "appending an event");
 		sqlite3_exec(a->db, "ROLLBACK", NULL, NULL, NULL);
 	}
+	if (!synced)
+		sqlite3_exec(a->db, "PRAGMA synchronous=FULL", NULL, NULL, NULL);
 	pthread_mutex_unlock(&a->lock);
 	/* wall points into this frame: callers keep only seq and hashes. */
 	for (size_t i = 0; i < n; i++)
 		ev[i].wall = NULL;
 	return out;
+}
+
+int audit_append(struct audit *a, struct audit_event *ev, size_t n, struct cut_err *err)
+{
+	return append(a, ev, n, true, err);
+}
+
+int audit_append_unsynced(struct audit *a, struct audit_event *ev, size_t n, struct cut_err *err)
+{
+	return append(a, ev, n, false, err);
 }
 
 static const char *text(sqlite3_stmt *st, int i)

@@ -12,15 +12,15 @@
 
 #include "engine_int.h"
 
-int eng_emit(struct engine *e, const char *step, const char *target, const char *op, const char *kind,
-	     json_t *payload, struct cut_err *err)
+static int emit(struct engine *e, const char *step, const char *target, const char *op, const char *kind,
+		json_t *payload, bool progress, struct cut_err *err)
 {
 	char *text = payload ? json_dumps(payload, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
 	json_decref(payload);
 	struct audit_event ev = {.run = e->run, .operator = op, .step = step, .target = target, .kind = kind,
 				 .payload = text};
 	pthread_mutex_lock(&e->m);
-	int rc = audit_append(e->audit, &ev, 1, err);
+	int rc = progress ? audit_append_unsynced(e->audit, &ev, 1, err) : audit_append(e->audit, &ev, 1, err);
 	if (rc == CUT_OK) {
 		char wall[32];
 		audit_wall_now(wall);
@@ -32,6 +32,17 @@ int eng_emit(struct engine *e, const char *step, const char *target, const char 
 	pthread_mutex_unlock(&e->m);
 	free(text);
 	return rc;
+}
+
+int eng_emit(struct engine *e, const char *step, const char *target, const char *op, const char *kind,
+	     json_t *payload, struct cut_err *err)
+{
+	return emit(e, step, target, op, kind, payload, false, err);
+}
+
+void eng_emit_progress(struct engine *e, const char *step, const char *target, json_t *payload)
+{
+	emit(e, step, target, NULL, "progress", payload, true, NULL);
 }
 
 void eng_crash_point(struct engine *e, const char *point, const char *step)

@@ -304,8 +304,8 @@ void act_progress(struct act_run *r, const char *what, uint64_t done, uint64_t t
 	if (done != total && now - r->last_progress < 250)
 		return;
 	r->last_progress = now;
-	eng_emit(r->e, r->s->id, r->t->name, NULL, "progress",
-		 json_pack("{s:s, s:I, s:I}", "what", what, "done", (json_int_t)done, "total", (json_int_t)total), NULL);
+	eng_emit_progress(r->e, r->s->id, r->t->name,
+			  json_pack("{s:s, s:I, s:I}", "what", what, "done", (json_int_t)done, "total", (json_int_t)total));
 }
 
 struct feed {

@@ -78,6 +78,8 @@ void eng_act_release(struct act_run *r, int rc);
 /* Append one event (payload stolen, may be NULL), fold it, tell the frontend. */
 int eng_emit(struct engine *e, const char *step, const char *target, const char *op, const char *kind,
 	     json_t *payload, struct cut_err *err);
+/* A progress event: appended and folded alike, but not waited on to reach the disk. */
+void eng_emit_progress(struct engine *e, const char *step, const char *target, json_t *payload);
 /* Load runbook and inventory, open the audit under its lock, start the pool. */
 int eng_open(struct engine *e, const struct engine_opts *o, const char *rb_path, const char *inv_path,
 	     struct audit_lock_holder *holder, struct cut_err *err);

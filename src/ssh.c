@@ -167,6 +167,7 @@ struct run {
 	char inbuf[131072]; /* a bulk stream in big reads: fewer calls, same packets */
 	size_t inlen, inoff;
 	bool in_done, in_again, in_failed;
+	int64_t last_read, last_err_read;
 };
 
 static void shim_line(void *ud, enum xp_stream s, const char *line, size_t len)
@@ -223,69 +224,84 @@ static void kill_remote(struct ssh_conn *c, long pid)
 	ssh_channel_free(ch);
 }
 
-/* Room in the socket now? Written past it, libssh queues every packet in a
- * buffer it regrows and shifts by copying: a bulk stream spent much of its
- * time there. So we write only what the socket takes and let the loop wait. */
-static bool sock_writable(ssh_session s)
+/*
+ * One poll of the session's socket. The loop asks once per round: a bulk
+ * stream spent a quarter of its time in poll calls when each step (write,
+ * read stdout, read stderr, wait) asked on its own.
+ */
+static short sock_events(ssh_session s, bool out, int ms)
 {
-	struct pollfd p = {.fd = ssh_get_fd(s), .events = POLLOUT};
-	return p.fd < 0 || (poll(&p, 1, 0) == 1 && (p.revents & POLLOUT));
+	struct pollfd p = {.fd = ssh_get_fd(s), .events = POLLIN | (out ? POLLOUT : 0)};
+	if (p.fd < 0)
+		return p.events;
+	return poll(&p, 1, ms < 0 ? 0 : ms > 100 ? 100 : ms) == 1 ? p.revents : 0;
 }
 
-static int pump_in(struct run *r, ssh_channel ch)
+/*
+ * One chunk of stdin, as far as the channel's window goes. Called only when
+ * the socket has room: written past it, libssh queues every packet in a
+ * buffer it regrows and shifts by copying.
+ */
+static int pump_in(struct run *r, ssh_channel ch, bool *wrote)
 {
-	while (!r->in_done && sock_writable(ssh_channel_get_session(ch))) {
-		if (r->inoff == r->inlen) {
-			ssize_t n = r->req->in(r->req->ud, r->inbuf, sizeof r->inbuf);
-			r->in_again = n == XP_IN_AGAIN;
-			if (r->in_again)
-				return 0;
-			if (n < 0)
-				return r->in_failed = true, -1;
-			if (n == 0) {
-				ssh_channel_send_eof(ch);
-				r->in_done = true;
-				return 0;
-			}
-			r->inlen = (size_t)n, r->inoff = 0;
+	if (r->inoff == r->inlen) {
+		ssize_t n = r->req->in(r->req->ud, r->inbuf, sizeof r->inbuf);
+		r->in_again = n == XP_IN_AGAIN;
+		if (r->in_again)
+			return 0;
+		if (n < 0)
+			return r->in_failed = true, -1;
+		if (n == 0) {
+			ssh_channel_send_eof(ch);
+			r->in_done = true;
+			return 0;
 		}
-		uint32_t win = ssh_channel_window_size(ch);
-		if (win == 0)
-			return 0;
-		size_t want = r->inlen - r->inoff;
-		int w = ssh_channel_write(ch, r->inbuf + r->inoff, (uint32_t)(want < win ? want : win));
-		if (w == SSH_ERROR)
-			return -1;
-		if (w == 0)
-			return 0;
-		r->inoff += (size_t)w;
-		r->req->in_bytes += (uint64_t)w;
+		r->inlen = (size_t)n, r->inoff = 0;
 	}
+	uint32_t win = ssh_channel_window_size(ch);
+	if (win == 0)
+		return 0;
+	size_t want = r->inlen - r->inoff;
+	int w = ssh_channel_write(ch, r->inbuf + r->inoff, (uint32_t)(want < win ? want : win));
+	if (w == SSH_ERROR)
+		return -1;
+	r->inoff += (size_t)w;
+	r->req->in_bytes += (uint64_t)w;
+	*wrote = w > 0;
 	return 0;
 }
 
-static int read_some(struct run *r, ssh_channel ch, bool *progress)
+static int read_stream(struct run *r, ssh_channel ch, int is_err, bool *progress)
 {
 	char buf[65536];
-	for (int is_err = 0; is_err < 2; is_err++) {
-		int n = ssh_channel_read_nonblocking(ch, buf, sizeof buf, is_err);
-		if (n == SSH_ERROR)
-			return -1;
-		if (n <= 0)
-			continue;
-		*progress = true;
-		if (is_err) {
-			r->req->err_bytes += (uint64_t)n;
-			xp_lines_feed(&r->lines[1], &r->shim, XP_STDERR, buf, (size_t)n);
-		} else {
-			r->req->out_bytes += (uint64_t)n;
-			if (r->req->on_data)
-				r->req->on_data(r->req->ud, buf, (size_t)n);
-			else
-				xp_lines_feed(&r->lines[0], &r->shim, XP_STDOUT, buf, (size_t)n);
-		}
+	int n = ssh_channel_read_nonblocking(ch, buf, sizeof buf, is_err);
+	if (n <= 0)
+		return n;
+	*progress = true;
+	if (is_err) {
+		r->req->err_bytes += (uint64_t)n;
+		xp_lines_feed(&r->lines[1], &r->shim, XP_STDERR, buf, (size_t)n);
+	} else {
+		r->req->out_bytes += (uint64_t)n;
+		if (r->req->on_data)
+			r->req->on_data(r->req->ud, buf, (size_t)n);
+		else
+			xp_lines_feed(&r->lines[0], &r->shim, XP_STDOUT, buf, (size_t)n);
 	}
-	return 0;
+	return n;
+}
+
+/* stdout, and stderr when stdout is quiet or every 50 ms (it only ever carries a few lines). */
+static int read_some(struct run *r, ssh_channel ch, bool *progress)
+{
+	int n = read_stream(r, ch, 0, progress);
+	int64_t now = xp_now_ms();
+	if (n == SSH_ERROR)
+		return -1;
+	if (n > 0 && now - r->last_err_read < 50)
+		return 0;
+	r->last_err_read = now;
+	return read_stream(r, ch, 1, progress) == SSH_ERROR ? -1 : 0;
 }
 
 /* The remote process group is reported first thing; a command given up on at
@@ -303,17 +319,24 @@ static int loop(struct ssh_conn *c, struct run *r, ssh_channel ch, int64_t start
 	struct xp_exec *req = r->req;
 	int64_t last = start;
 	for (;;) {
-		bool progress = false;
-		if (req->in && !r->in_done && pump_in(r, ch) != 0)
+		bool progress = false, wrote = false;
+		bool writing = req->in && !r->in_done;
+		short ev = writing && !r->in_again ? sock_events(c->s, true, 0) : 0;
+		if (writing && (r->in_again || (ev & POLLOUT)) && pump_in(r, ch, &wrote) != 0)
 			return cut_fail(err, CUT_EIO, "%s: sending data failed: %s", c->base.name, ssh_get_error(c->s));
-		if (read_some(r, ch, &progress) != 0)
+		/* While writing, the output is read when the socket has some, and
+		 * at least every 50 ms (window adjustments, stderr). */
+		int64_t now = xp_now_ms();
+		bool reading = !writing || (ev & (POLLIN | POLLERR | POLLHUP)) || now - r->last_read >= 50;
+		if (reading && read_some(r, ch, &progress) != 0)
 			return cut_fail(err, CUT_ENET, "%s: connection lost: %s", c->base.name, ssh_get_error(c->s));
+		if (reading)
+			r->last_read = now;
 		if (req->tick)
 			req->tick(req->ud);
-		int64_t now = xp_now_ms();
 		if (progress)
 			last = now;
-		else if (ssh_channel_is_eof(ch) || ssh_channel_is_closed(ch))
+		else if (reading && (ssh_channel_is_eof(ch) || ssh_channel_is_closed(ch)))
 			return CUT_OK;
 		if (req->cancel && atomic_load(req->cancel))
 			return cut_fail(err, CUT_ECANCELED, "canceled by the operator; the command on %s was killed",
@@ -324,7 +347,7 @@ static int loop(struct ssh_conn *c, struct run *r, ssh_channel ch, int64_t start
 		if (req->idle_ms > 0 && now - last >= req->idle_ms)
 			return cut_fail(err, CUT_ETIMEOUT, "%s: no output for %d ms; the command was killed",
 					c->base.name, req->idle_ms);
-		if (!progress) /* waiting for our own data: only the socket's input matters */
+		if (!progress && !wrote) /* waiting for our own data: only the socket's input matters */
 			wait_fd(c->s, r->in_again ? 10 : 50, req->in && !r->in_done && !r->in_again);
 	}
 }

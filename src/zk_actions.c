@@ -1,7 +1,8 @@
 /*
  * zk_actions: the ZooKeeper verbs that act on one node at a time --
- * zk.status, zk.leader, zk.stop, zk.start, zk.wait_quorum, zk.wipe. Each
- * asks the node itself (srvr) before and after, and says what it saw.
+ * zk.status, zk.leader, zk.stop, zk.start, zk.wait_quorum, zk.wipe (and the
+ * rollback guard zk.copy shares with it). Each asks the node itself (srvr)
+ * before and after, and says what it saw.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -158,6 +159,41 @@ int zk_wait_quorum_run(struct act_run *r, struct cut_err *err)
 		"tail -n +\"${n:-1}\" \"$f\" | grep -E ' (ERROR|FATAL) ' | tail -20; exit 0", log);
 	int status, rc = act_exec(r, cmd, &status, err);
 	return rc;
+}
+
+/*
+ * In a rollback the copy goes from the new ensemble back to the old one. That
+ * is only right once ClickHouse has run on the new ensemble: before the
+ * switch the old ensemble holds the newest data, and copying the new one's
+ * over it would lose whatever reached it after the forward copy. So the
+ * metrika.xml of every ClickHouse node is read now and must not list the
+ * destination ensemble.
+ */
+int zk_rollback_allowed(struct act_run *r, struct cut_err *err)
+{
+	const struct subst_scope *sc = act_scope(r);
+	for (size_t i = 0; i < sc->inv->nck; i++) {
+		const struct inv_ck_node *ck = &sc->inv->ck[i];
+		struct subst_scope csc = {.inv = sc->inv, .ck = ck};
+		struct act_run *o = act_open_other(r, ck->name, ck->host, &ck->ssh, &csc);
+		const char *path = o ? subst(act_arena(r), ck->metrika, &csc, SUBST_PATH, err) : NULL;
+		char *xml = NULL, hosts[1024] = "";
+		size_t len;
+		int rc = path ? act_read_file(o, path, 4 << 20, &xml, &len, err) : err->code;
+		if (rc == CUT_OK)
+			rc = ck_switch_hosts(xml, len, hosts, sizeof hosts, err);
+		free(xml);
+		act_close_other(o, rc);
+		if (rc != CUT_OK)
+			return cut_fail(err, rc, "cannot tell where ClickHouse %s points (%s); not copying back blind", ck->name,
+					err->msg);
+		if (sc->ensemble && strcmp(ck_ensemble_of(sc->inv, hosts), sc->ensemble) == 0)
+			return cut_fail(err, CUT_EREFUSED, "ClickHouse %s still points at the %s ensemble (%s): it never ran on "
+					"the other one, so %s holds the newest data; do not move it aside or copy over it "
+					"(skip this step with that reason and restart ClickHouse on %s)",
+					ck->name, sc->ensemble, hosts, sc->ensemble, sc->ensemble);
+	}
+	return CUT_OK;
 }
 
 /*

@@ -105,6 +105,7 @@ struct fetch {
 	const char *name;
 	struct staged *st; /* publish the bytes as they land, when set */
 	struct sfile *f;
+	uint64_t told; /* bytes the followers were last woken for */
 	bool failed;
 };
 
@@ -118,10 +119,14 @@ static void fetch_sink(void *ud, const char *buf, size_t len)
 	hash_update(f->h, buf, len);
 	f->n += len;
 	if (f->st) {
+		/* Followers that caught up are woken per MiB, not per chunk:
+		 * every wake-up of three threads costs more than the bytes. */
 		pthread_mutex_lock(&f->st->m);
 		f->f->have = f->n;
-		if (f->st->followers_waiting)
+		if (f->st->followers_waiting && f->n - f->told >= (1u << 20)) {
 			pthread_cond_broadcast(&f->st->cv);
+			f->told = f->n;
+		}
 		pthread_mutex_unlock(&f->st->m);
 	}
 	act_progress(f->r, f->name, f->n, f->total);
@@ -152,16 +157,23 @@ static int by_zxid(const void *a, const void *b)
 	return x->zxid < y->zxid ? -1 : x->zxid > y->zxid;
 }
 
-/* "size name" of every snapshot.* and log.* in a remote dir. */
-static int list_remote(struct act_run *src, const char *dir, struct rfile **v, size_t *n, struct cut_err *err)
+/* "size name" of every snapshot.* in snapdir and log.* in logdir (either may be NULL), as
+ * ZooKeeper sees them, in one command. */
+static int list_remote(struct act_run *src, const char *snapdir, const char *logdir, struct rfile **v, size_t *n,
+		       struct cut_err *err)
 {
 	struct arena *a = act_arena(src);
-	const char *cmd = arena_printf(a, "cd %s && for f in snapshot.* log.*; do [ -f \"$f\" ] && stat -c '%%s %%n' \"$f\"; done; true",
-				       subst_shell_quote(a, dir));
+	const char *each = "do if [ -f \"$f\" ]; then stat -c '%s %n' \"$f\"; fi; done";
+	const char *cmd = "true";
+	if (snapdir)
+		cmd = arena_printf(a, "%s && cd %s && for f in snapshot.*; %s", cmd, subst_shell_quote(a, snapdir), each);
+	if (logdir)
+		cmd = arena_printf(a, "%s && cd %s && for f in log.*; %s", cmd, subst_shell_quote(a, logdir), each);
 	char *out = NULL;
 	int status, rc = act_capture(src, cmd, &status, &out, 1 << 20, err);
 	if (rc == CUT_OK && status != 0)
-		rc = cut_fail(err, CUT_EREMOTE, "cannot list %s on the source", dir);
+		rc = cut_fail(err, CUT_EREMOTE, "cannot list %s%s%s on the source", snapdir ? snapdir : "",
+			      snapdir && logdir ? " and " : "", logdir ? logdir : "");
 	char *save = NULL;
 	for (char *l = rc == CUT_OK ? strtok_r(out, "\n", &save) : NULL; l; l = strtok_r(NULL, "\n", &save)) {
 		struct rfile f = {0};
@@ -225,8 +237,86 @@ static int fetch_one(struct act_run *src, struct staged *st, struct sfile *f, co
 	pthread_mutex_lock(&st->m);
 	memcpy(f->sha, sha, sizeof sha);
 	f->size = f->have; /* what was read is what goes on */
+	f->fetched = true;
+	pthread_cond_broadcast(&st->cv);
 	pthread_mutex_unlock(&st->m);
 	return rc;
+}
+
+/*
+ * A snapshot's seals, checked while it is read: one more follower of the
+ * staged file, so the check of a gigabyte costs no time after the read.
+ */
+#define CHECK_BUF (1 << 20)
+
+struct checker {
+	struct staged *st;
+	struct sfile *f;
+	uint64_t listed; /* the size the listing gave */
+	int fd;
+	uint64_t off;
+	char *buf;
+	size_t len, pos;
+	struct zk_snap sn;
+	int rc;
+	struct cut_err err;
+	pthread_t th;
+};
+
+static size_t check_read(void *ud, void *out, size_t n)
+{
+	struct checker *c = ud;
+	size_t got = 0;
+	while (got < n) {
+		if (c->pos == c->len) {
+			pthread_mutex_lock(&c->st->m);
+			while (c->off == c->f->have && !c->f->fetched) {
+				c->st->followers_waiting++;
+				pthread_cond_wait(&c->st->cv, &c->st->m);
+				c->st->followers_waiting--;
+			}
+			uint64_t avail = c->f->have - c->off;
+			pthread_mutex_unlock(&c->st->m);
+			if (avail == 0 || (c->fd < 0 && (c->fd = open(c->f->path, O_RDONLY | O_CLOEXEC)) < 0))
+				break; /* the end, or the read failed */
+			ssize_t k = pread(c->fd, c->buf, avail < CHECK_BUF ? (size_t)avail : CHECK_BUF, (off_t)c->off);
+			if (k <= 0)
+				break;
+			c->off += (uint64_t)k, c->len = (size_t)k, c->pos = 0;
+		}
+		size_t take = n - got < c->len - c->pos ? n - got : c->len - c->pos;
+		memcpy((char *)out + got, c->buf + c->pos, take);
+		c->pos += take, got += take;
+	}
+	return got;
+}
+
+static void *check_work(void *p)
+{
+	struct checker *c = p;
+	c->rc = zk_snap_read_stream(c->f->name, c->listed, check_read, c, &c->sn, &c->err);
+	return NULL;
+}
+
+/* Read one snapshot and check its seals as it comes (after it, if no thread is to be had). */
+static int fetch_snapshot(struct act_run *src, struct staged *st, struct sfile *f, const char *dir, struct zk_snap *sn,
+			  struct cut_err *err)
+{
+	struct checker c = {.st = st, .f = f, .listed = f->size, .fd = -1, .buf = malloc(CHECK_BUF), .rc = -1};
+	bool threaded = c.buf && pthread_create(&c.th, NULL, check_work, &c) == 0;
+	int rc = fetch_one(src, st, f, dir, err);
+	if (threaded)
+		pthread_join(c.th, NULL);
+	if (c.fd >= 0)
+		close(c.fd);
+	free(c.buf);
+	if (rc != CUT_OK)
+		return rc;
+	if (threaded && c.rc == CUT_OK && c.off == f->size && f->size == c.listed) {
+		*sn = c.sn;
+		return CUT_OK;
+	}
+	return zk_snap_read(f->path, sn, err); /* it changed size while read, or no thread: from the file */
 }
 
 /* Read what the selection needs: the newest snapshot whose seals hold, then the logs after it. */
@@ -242,11 +332,9 @@ static int fetch_set(struct act_run *src, struct staged *st, const char *dd, con
 		if (!v[i].snap)
 			continue;
 		struct sfile *f = sf_add(st, &v[i], false, err);
-		if (f == NULL || (rc = fetch_one(src, st, f, dd, err)) != CUT_OK)
-			return f ? rc : err->code;
 		struct zk_snap sn;
-		if ((rc = zk_snap_read(f->path, &sn, err)) != CUT_OK)
-			return rc;
+		if (f == NULL || (rc = fetch_snapshot(src, st, f, dd, &sn, err)) != CUT_OK)
+			return f ? rc : err->code;
 		if (sn.valid && !sn.compression) {
 			snap_zxid = v[i].zxid, have = true;
 			st->snap = sn;
@@ -318,9 +406,7 @@ static int stage_open(struct act_run *r, struct act_run *src, const char *dd, co
 	snprintf(st->source, sizeof st->source, "%s", act_scope(src)->zk->name);
 	const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/var/tmp";
 	snprintf(st->dir, sizeof st->dir, "%s/cutover-copy-XXXXXX", tmp);
-	int rc = list_remote(src, dd, &st->listing, &st->nlisting, err);
-	if (rc == CUT_OK && strcmp(dd, ld) != 0)
-		rc = list_remote(src, ld, &st->listing, &st->nlisting, err);
+	int rc = list_remote(src, dd, ld, &st->listing, &st->nlisting, err);
 	if (rc == CUT_OK && mkdtemp(st->dir) == NULL)
 		rc = cut_fail(err, CUT_EIO, "cannot make a staging dir in %s: %s", tmp, strerror(errno)), st->dir[0] = '\0';
 	struct arena *a = act_arena(r);
@@ -387,41 +473,6 @@ static int stage(struct act_run *r, bool snapshot_alone, struct cut_err *err)
 	if (st)
 		stage_end(st, rc, err);
 	return rc;
-}
-
-/*
- * In a rollback the copy goes from the new ensemble back to the old one. That
- * is only right once ClickHouse has run on the new ensemble: before the
- * switch the old ensemble holds the newest data, and copying the new one's
- * over it would lose whatever reached it after the forward copy. So the
- * metrika.xml of every ClickHouse node is read now and must not list the
- * destination ensemble.
- */
-int zk_rollback_allowed(struct act_run *r, struct cut_err *err)
-{
-	const struct subst_scope *sc = act_scope(r);
-	for (size_t i = 0; i < sc->inv->nck; i++) {
-		const struct inv_ck_node *ck = &sc->inv->ck[i];
-		struct subst_scope csc = {.inv = sc->inv, .ck = ck};
-		struct act_run *o = act_open_other(r, ck->name, ck->host, &ck->ssh, &csc);
-		const char *path = o ? subst(act_arena(r), ck->metrika, &csc, SUBST_PATH, err) : NULL;
-		char *xml = NULL, hosts[1024] = "";
-		size_t len;
-		int rc = path ? act_read_file(o, path, 4 << 20, &xml, &len, err) : err->code;
-		if (rc == CUT_OK)
-			rc = ck_switch_hosts(xml, len, hosts, sizeof hosts, err);
-		free(xml);
-		act_close_other(o, rc);
-		if (rc != CUT_OK)
-			return cut_fail(err, rc, "cannot tell where ClickHouse %s points (%s); not copying back blind", ck->name,
-					err->msg);
-		if (sc->ensemble && strcmp(ck_ensemble_of(sc->inv, hosts), sc->ensemble) == 0)
-			return cut_fail(err, CUT_EREFUSED, "ClickHouse %s still points at the %s ensemble (%s): it never ran on "
-					"the other one, so %s holds the newest data; do not move it aside or copy over it "
-					"(skip this step with that reason and restart ClickHouse on %s)",
-					ck->name, sc->ensemble, hosts, sc->ensemble, sc->ensemble);
-	}
-	return CUT_OK;
 }
 
 /*
@@ -494,7 +545,7 @@ int zk_fence_scan(struct act_run *r, uint64_t after, struct fence_late *late, st
 	ld = arena_printf(a, "%s/version-2", ld);
 	struct rfile *v = NULL;
 	size_t n = 0;
-	rc = list_remote(r, ld, &v, &n, err);
+	rc = list_remote(r, NULL, ld, &v, &n, err);
 	char dir[128];
 	const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/var/tmp";
 	snprintf(dir, sizeof dir, "%s/cutover-fence-XXXXXX", tmp);

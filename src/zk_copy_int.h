@@ -31,6 +31,7 @@ struct sfile {
 	bool snap;
 	bool check_only; /* read to check the set (clean_snapshot's logs), never copied */
 	uint64_t size, have;
+	bool fetched; /* the read ended, well or not: no more bytes come */
 	enum sf_state st;
 	char sha[HASH_HEX_LEN + 1]; /* once staged */
 };

@@ -13,7 +13,8 @@
 
 /* A buffered reader that keeps ZooKeeper's cumulative Adler32. */
 struct rd {
-	FILE *f;
+	size_t (*read)(void *ud, void *buf, size_t n); /* n bytes, fewer only at the end (as fread) */
+	void *ud;
 	uint32_t a, b;
 	uint64_t off;
 	bool eof;
@@ -53,13 +54,18 @@ static void adler(uint32_t *pa, uint32_t *pb, const unsigned char *p, size_t n)
 
 static bool get(struct rd *r, void *buf, size_t n)
 {
-	if (r->eof || fread(buf, 1, n, r->f) != n) {
+	if (r->eof || r->read(r->ud, buf, n) != n) {
 		r->eof = true;
 		return false;
 	}
 	adler(&r->a, &r->b, buf, n);
 	r->off += n;
 	return true;
+}
+
+static size_t rd_file(void *ud, void *buf, size_t n)
+{
+	return fread(buf, 1, n, ud);
 }
 
 static uint64_t be(const unsigned char *p, int n)
@@ -201,6 +207,8 @@ static bool tree(struct rd *r, struct zk_snap *s)
 	}
 }
 
+static void snap_check(struct rd *r, struct zk_snap *s);
+
 int zk_snap_read(const char *path, struct zk_snap *s, struct cut_err *err)
 {
 	memset(s, 0, sizeof *s);
@@ -224,34 +232,52 @@ int zk_snap_read(const char *path, struct zk_snap *s, struct cut_err *err)
 			 s->compression);
 		return CUT_OK;
 	}
-	struct rd r = {.f = f, .a = 1};
+	struct rd r = {.read = rd_file, .ud = f, .a = 1};
+	snap_check(&r, s);
+	fclose(f);
+	return CUT_OK;
+}
+
+int zk_snap_read_stream(const char *name, uint64_t size, size_t (*read)(void *ud, void *buf, size_t n), void *ud,
+			struct zk_snap *s, struct cut_err *err)
+{
+	memset(s, 0, sizeof *s);
+	if (!zk_file_zxid(name, "snapshot", &s->name_zxid) || strchr(name, '.') != strrchr(name, '.'))
+		return cut_fail(err, CUT_EINVAL, "%s is not named snapshot.<hex zxid> (compressed ones are not read)", name);
+	s->max_zxid = s->name_zxid;
+	s->size = size;
+	struct rd r = {.read = read, .ud = ud, .a = 1};
+	snap_check(&r, s);
+	return CUT_OK;
+}
+
+/* Header, sessions, ACLs, the tree and every seal, into s. */
+static void snap_check(struct rd *r, struct zk_snap *s)
+{
 	int32_t magic, version;
-	int rc = CUT_OK;
-	if (!i32(&r, &magic) || !i32(&r, &version) || !i64(&r, &s->dbid))
-		rc = snap_fail(s, "the file is shorter than its header", r.off);
+	if (!i32(r, &magic) || !i32(r, &version) || !i64(r, &s->dbid))
+		snap_fail(s, "the file is shorter than its header", r->off);
 	else if ((uint32_t)magic != 0x5A4B534E)
-		rc = snap_fail(s, "no ZKSN magic", 0);
-	else if ((s->version = version, !skip_sessions_acls(&r, s)))
-		rc = snap_fail(s, "the sessions or ACLs are cut short", r.off);
-	else if (!tree(&r, s))
-		rc = snap_fail(s, "the tree is cut short", r.off);
-	else if (seal(&r, s, 1) == 0) {
+		snap_fail(s, "no ZKSN magic", 0);
+	else if ((s->version = version, !skip_sessions_acls(r, s)))
+		snap_fail(s, "the sessions or ACLs are cut short", r->off);
+	else if (!tree(r, s))
+		snap_fail(s, "the tree is cut short", r->off);
+	else if (seal(r, s, 1) == 0) {
 		/* 3.6+: digest section; EOF here is a valid 3.4/3.5 snapshot. */
 		int64_t zxid, v;
 		int32_t dv, len;
-		if (i64(&r, &zxid) && i32(&r, &dv) && (dv < 2 ? blob(&r, NULL, 0, &len) : i64(&r, &v))) {
-			if (seal(&r, s, 2) == 0 && i64(&r, &v)) { /* 3.9: last processed zxid */
+		if (i64(r, &zxid) && i32(r, &dv) && (dv < 2 ? blob(r, NULL, 0, &len) : i64(r, &v))) {
+			if (seal(r, s, 2) == 0 && i64(r, &v)) { /* 3.9: last processed zxid */
 				s->last_zxid = (uint64_t)v;
-				seal(&r, s, 3);
+				seal(r, s, 3);
 			}
-		} else if (r.off != s->size) {
-			snap_fail(s, "a cut-short digest section", r.off);
+		} else if (r->off != s->size) {
+			snap_fail(s, "a cut-short digest section", r->off);
 		}
 		s->valid = s->error[0] == '\0';
 	}
-	fclose(f);
 	s->nodes = s->records + 1; /* DataTree counts the root twice ("" and "/") */
-	return rc;
 }
 
 /* ---- transaction logs ------------------------------------------------------------- */
@@ -444,7 +470,7 @@ int zk_log_read_after(const char *path, uint64_t after, struct zk_log *l, struct
 	struct stat st;
 	if (fstat(fileno(f), &st) == 0)
 		l->size = (uint64_t)st.st_size;
-	struct rd r = {.f = f, .a = 1};
+	struct rd r = {.read = rd_file, .ud = f, .a = 1};
 	int32_t magic, version;
 	int64_t dbid;
 	l->valid = true;

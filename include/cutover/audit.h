@@ -70,6 +70,11 @@ void audit_run_clear(struct audit_run *r);
 
 /* Append n events in one durable transaction; fills seq, wall and hashes. */
 int audit_append(struct audit *a, struct audit_event *ev, size_t n, struct cut_err *err);
+/* The same, chained alike, but committed without waiting for the disk: for
+ * copy progress, which must not stall a stream behind an fsync. The next
+ * durable append makes them durable too; a power cut before it may lose the
+ * newest of them, never a link of the chain. */
+int audit_append_unsynced(struct audit *a, struct audit_event *ev, size_t n, struct cut_err *err);
 
 /* Events of one run (run 0: all), in order; cb returns non-zero to stop. */
 typedef int (*audit_event_fn)(void *ud, const struct audit_event *ev);

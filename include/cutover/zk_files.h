@@ -65,6 +65,10 @@ struct zk_log {
 };
 
 int zk_snap_read(const char *path, struct zk_snap *out, struct cut_err *err);
+/* The same over a stream: read returns n bytes, fewer only at the end (as fread); size is the
+ * file's length. For a snapshot checked while it is still being copied. */
+int zk_snap_read_stream(const char *name, uint64_t size, size_t (*read)(void *ud, void *buf, size_t n), void *ud,
+			struct zk_snap *s, struct cut_err *err);
 int zk_log_read(const char *path, struct zk_log *out, struct cut_err *err);
 /* The same, also counting the transactions after zxid `after` (a fence's zxid). */
 int zk_log_read_after(const char *path, uint64_t after, struct zk_log *out, struct cut_err *err);

@@ -167,6 +167,41 @@ static void test_audit_reopen_keeps_chaining(void **state)
 	audit_close(a);
 }
 
+static int count_rows(void *ud, int n, char **v, char **names)
+{
+	(void)n, (void)names;
+	*(long *)ud = atol(v[0]);
+	return 0;
+}
+
+/* Progress goes in unsynced between durable events: one chain, all committed. */
+static void test_audit_unsynced_appends_chain_and_commit(void **state)
+{
+	(void)state;
+	struct audit *a = fresh(1);
+	struct cut_err e;
+	struct audit_event p = {.run = 1, .step = "copy", .target = "new1", .kind = "progress", .payload = "{\"done\":1}"};
+	assert_int_equal(audit_append_unsynced(a, &p, 1, &e), CUT_OK);
+	assert_int_equal(p.seq, 2);
+	struct audit_event n = {.run = 1, .kind = "note", .payload = "{}"};
+	assert_int_equal(audit_append(a, &n, 1, &e), CUT_OK);
+	assert_string_equal(n.prev, p.hash);
+	assert_int_equal(audit_append_unsynced(a, &p, 1, &e), CUT_OK);
+	struct audit_report rep;
+	assert_int_equal(audit_verify(a, &rep, &e), CUT_OK);
+	assert_int_equal(rep.bad_seq, 0);
+	assert_int_equal(rep.events, 4);
+	/* another connection sees the last, unsynced one: it is committed, not pending */
+	sqlite3 *db;
+	long rows = 0;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "SELECT count(*) FROM events WHERE kind = 'progress'", count_rows, &rows, NULL),
+			 SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(rows, 2);
+	audit_close(a);
+}
+
 static void test_audit_open_missing_file_is_a_clear_error(void **state)
 {
 	(void)state;
@@ -230,6 +265,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_audit_verify_finds_deleted_tail, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_audit_verify_finds_a_rehashed_insert, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_audit_reopen_keeps_chaining, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_audit_unsynced_appends_chain_and_commit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_audit_open_missing_file_is_a_clear_error, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_audit_lock_busy_then_stale, setup, teardown),
 	};

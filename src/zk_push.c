@@ -11,6 +11,8 @@
  * start on logs without a snapshot), and the dirs synced. A file already
  * there with the right hash is kept, so a retry copies only what is missing
  * or wrong; any other ZooKeeper file in the way is refused (zk.wipe first).
+ * A failed copy removes its hidden files; one cut short (cancel, timeout, a
+ * lost connection) leaves them to the next attempt, which clears them first.
  */
 #include <errno.h>
 #include <fcntl.h>

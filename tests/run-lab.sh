@@ -16,7 +16,7 @@ for t in test_*.sh; do
   pass=$((pass + ${p:-0})); fail=$((fail + ${f:-0}))
   [ "$rc" -eq 0 ] || [ "${f:-0}" -gt 0 ] || fail=$((fail + 1))
 done
-# Leave nothing running: a scenario downs what an earlier one left as it starts, the last one here.
+# Leave nothing running, but the last lab's files stay for a look after a failure.
 LAB_DIR=${TEST_LAB_DIR:-/tmp/cutover-test-lab} ./lab.sh down >/dev/null 2>&1
 echo "lab: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -201,27 +201,43 @@ up() {
   status
 }
 
-stop_pidfile() { # pidfile
-  alive "$1" || { rm -f "$1"; return 0; }
-  local pid; pid=$(cat "$1")
-  kill "$pid" 2>/dev/null || true
-  for _ in $(seq 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  kill -9 "$pid" 2>/dev/null || true
-  rm -f "$1"
+stop_pidfiles() { # pidfile... : all asked at once (a clean stop each), 30 s for all, then killed
+  local f pids=() p _ left
+  for f in "$@"; do
+    [ -e "$f" ] || continue
+    alive "$f" && pids+=("$(cat "$f")")
+  done
+  [ "${#pids[@]}" -eq 0 ] || kill "${pids[@]}" 2>/dev/null || true
+  for _ in $(seq 300); do
+    left=()
+    for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && left+=("$p"); done
+    [ "${#left[@]}" -eq 0 ] && break
+    sleep 0.1
+  done
+  for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+  rm -f "$@"
+  true
 }
 
 down() {
   [ -d "$LAB_DIR" ] || { say "nothing to stop: $LAB_DIR does not exist"; return 0; }
   local t f left
   for t in "${TASKS[@]}"; do [ -f "$LAB_DIR/tasks/$t/host" ] && "$LAB_DIR/bin/writer.sh" stop "$t" >/dev/null; done
-  for f in "$LAB_DIR"/ck/*/clickhouse-server.pid "$LAB_DIR"/zk/*/data/zookeeper_server.pid \
-           "$LAB_DIR/ssh/sshd.pid"; do
-    [ -e "$f" ] && stop_pidfile "$f"
-  done
+  stop_pidfiles "$LAB_DIR"/ck/*/clickhouse-server.pid "$LAB_DIR"/zk/*/data/zookeeper_server.pid "$LAB_DIR/ssh/sshd.pid"
   # Anything still naming the lab directory was started by it and escaped its pid file.
   left=$(pgrep -f "$LAB_DIR/" || true)
   if [ -n "$left" ]; then say "killing leftover processes: $left"; kill -9 $left 2>/dev/null || true; fi
   say "stopped everything under $LAB_DIR"
+}
+
+# For tests, before they start over: what is about to be deleted needs no clean stop.
+wipe() {
+  case $LAB_DIR in /tmp/?*|/var/tmp/?*) ;; *) echo "lab: wipe works only under /tmp or /var/tmp ($LAB_DIR)" >&2; exit 2 ;; esac
+  [ -d "$LAB_DIR" ] || return 0
+  pkill -9 -f "$LAB_DIR/" 2>/dev/null || true
+  for _ in $(seq 100); do pgrep -f "$LAB_DIR/" >/dev/null || break; sleep 0.1; done
+  rm -rf "$LAB_DIR"
+  say "killed and removed $LAB_DIR"
 }
 
 ck_points_at() { # metrika.xml -> old|new|?
@@ -275,7 +291,8 @@ case "${1:-}" in
   up) up ;;
   ssh-up) mkdir -p "$LAB_DIR"; ssh_up ;; # sshd alone (make bench)
   down) down ;;
+  wipe) wipe ;;
   status) status ;;
   env) echo "LAB_DIR=$LAB_DIR" ;;
-  *) echo "usage: $0 up|ssh-up|down|status|env   (LAB_DIR=$LAB_DIR)" >&2; exit 2 ;;
+  *) echo "usage: $0 up|ssh-up|down|wipe|status|env   (LAB_DIR=$LAB_DIR)" >&2; exit 2 ;;
 esac

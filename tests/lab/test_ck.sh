@@ -9,7 +9,7 @@ set -u
 . "$here/drive.sh"
 CUT="$root/cutover"; INV="$here/inventory.yaml"
 W=$(mktemp -d /tmp/cutover-ck-XXXXXX); trap 'rm -rf "$W"' EXIT
-"$LAB" down >/dev/null 2>&1; rm -rf "$LAB_DIR" # ClickHouse on the old ensemble, as lab up makes it
+"$LAB" wipe >/dev/null 2>&1 # ClickHouse on the old ensemble, as lab up makes it
 "$LAB" up >/dev/null || { not_ok "lab up"; finish; exit 1; }
 for t in "${TASKS[@]}"; do "$LAB_DIR/bin/writer.sh" stop "$t" >/dev/null; done
 cp "$LAB_DIR/ck/ck1/metrika.xml" "$W/ck1.orig"; cp "$LAB_DIR/ck/ck2/metrika.xml" "$W/ck2.orig"

@@ -13,7 +13,7 @@ CUT="$root/cutover"; INV="$here/inventory.yaml"
 W=$(mktemp -d /tmp/cutover-console-XXXXXX)
 S=cutover-console-test
 trap 'tmux kill-session -t $S 2>/dev/null; [ -n "${KEEP:-}" ] || rm -rf "$W"' EXIT
-"$LAB" down >/dev/null 2>&1; rm -rf "$LAB_DIR"
+"$LAB" wipe >/dev/null 2>&1
 "$LAB" up >/dev/null || { not_ok "lab up"; finish; exit 1; }
 A=$W/a.db
 tmux kill-session -t $S 2>/dev/null
@@ -131,5 +131,5 @@ check_eq "the run ended succeeded" succeeded "$(q "select outcome from runs orde
 keys q
 check "q leaves the console" wait_screen "CONSOLE-EXITED" 15
 check "who did what is in the audit" test "$(q "select count(distinct operator) from events where kind='confirm'")" -eq 1
-"$LAB" down >/dev/null 2>&1; rm -rf "$LAB_DIR"
+"$LAB" wipe >/dev/null 2>&1
 finish

@@ -6,7 +6,7 @@ set -u
 . "$(dirname "$0")/testlib.sh"
 
 # A fresh lab, as on a new machine: the znode counts below depend on it.
-"$LAB" down >/dev/null 2>&1; rm -rf "$LAB_DIR"
+"$LAB" wipe >/dev/null 2>&1
 "$LAB" up >/dev/null || { not_ok "lab up"; finish; exit 1; }
 ok "lab up"
 pids_before=$(cat "$LAB_DIR"/zk/*/data/zookeeper_server.pid "$LAB_DIR"/ck/*/clickhouse-server.pid | sort)

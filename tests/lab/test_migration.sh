@@ -10,7 +10,7 @@ set -u
 . "$here/drive.sh"
 CUT="$root/cutover"; INV="$here/inventory.yaml"
 W=$(mktemp -d /tmp/cutover-migration-XXXXXX); trap 'rm -rf "$W"' EXIT
-"$LAB" down >/dev/null 2>&1; rm -rf "$LAB_DIR"
+"$LAB" wipe >/dev/null 2>&1
 "$LAB" up >/dev/null || { not_ok "lab up"; finish; exit 1; }
 sleep 3
 A=$W/migration.db
@@ -58,5 +58,5 @@ sleep 3
 for t in "${TASKS[@]}"; do "$LAB_DIR/bin/writer.sh" stop "$t" >/dev/null; done
 check "every acknowledged row, old and new, is on both replicas after the rollback" rows_match
 check "the rollback's audit verifies" "$CUT" audit verify --audit "$B" >/dev/null
-"$LAB" down >/dev/null 2>&1; rm -rf "$LAB_DIR"
+"$LAB" wipe >/dev/null 2>&1
 finish

@@ -11,7 +11,7 @@ CUT="$root/cutover"; INV="$here/inventory.yaml"; RB="$here/shell-cutover.yaml"
 W=$(mktemp -d /tmp/cutover-shell-XXXXXX); trap 'rm -rf "$W"' EXIT
 
 fresh_lab() {
-  "$LAB" down >/dev/null 2>&1; rm -rf "$LAB_DIR"
+  "$LAB" wipe >/dev/null 2>&1
   "$LAB" up >/dev/null || { not_ok "lab up"; finish; exit 1; }
 }
 stop_writers() { for t in "${TASKS[@]}"; do "$LAB_DIR/bin/writer.sh" stop "$t" >/dev/null; done; }
@@ -63,5 +63,5 @@ check_eq "ck2's metrika.xml points at the old ensemble again" "127.0.1." "$(ense
 check "audit verify passes across both runs" "$CUT" audit verify --audit "$R"
 sleep 3; stop_writers
 check "every acknowledged row is on both replicas after the rollback" rows_match
-"$LAB" down >/dev/null 2>&1; rm -rf "$LAB_DIR"
+"$LAB" wipe >/dev/null 2>&1
 finish

@@ -164,7 +164,8 @@ static ssize_t follow_src(void *ud, char *buf, size_t cap)
  * Stream one published file to dir/.cutover-<name>, synced, and hash it
  * there, in one command. A loop beside `cat` syncs the file every second:
  * the disk writes what arrived while more arrives, instead of all of it at
- * the end (a gigabyte stays dirty in memory long enough otherwise).
+ * the end (a gigabyte stays dirty in memory long enough otherwise). The last
+ * sync and the hash then run side by side; the command fails if the sync does.
  */
 static int push(struct act_run *r, struct staged *st, struct sfile *f, const char *tmp, bool *dropped, struct cut_err *err)
 {
@@ -173,7 +174,8 @@ static int push(struct act_run *r, struct staged *st, struct sfile *f, const cha
 	char *out = NULL;
 	int status;
 	int rc = act_feed(r, arena_printf(act_arena(r), SH_HASH "(while sleep 1; do sync %s; done) >/dev/null 2>&1 & s=$!; "
-					  "cat > %s; c=$?; kill $s; [ $c = 0 ] && sync %s && h %s", q, q, q, q),
+					  "cat > %s; c=$?; kill $s; [ $c = 0 ] && { sync %s & y=$!; h %s; wait $y; }",
+					  q, q, q, q),
 			  follow_src, &p, &status, &out, 4096, err);
 	if (p.fd >= 0)
 		close(p.fd);

@@ -172,7 +172,7 @@ static int list_remote(struct act_run *src, const char *snapdir, const char *log
 	char *out = NULL;
 	int status, rc = act_capture(src, cmd, &status, &out, 1 << 20, err);
 	if (rc == CUT_OK && status != 0)
-		rc = cut_fail(err, CUT_EREMOTE, "cannot list %s%s%s on the source", snapdir ? snapdir : "",
+		rc = cut_fail(err, CUT_EREMOTE, "cannot list %s%s%s on the source; check dataDir and dataLogDir in the inventory", snapdir ? snapdir : "",
 			      snapdir && logdir ? " and " : "", logdir ? logdir : "");
 	char *save = NULL;
 	for (char *l = rc == CUT_OK ? strtok_r(out, "\n", &save) : NULL; l; l = strtok_r(NULL, "\n", &save)) {
@@ -216,7 +216,7 @@ static size_t first_log(const struct rfile *v, size_t n, uint64_t snap_zxid)
 static struct sfile *sf_add(struct staged *st, const struct rfile *rf, bool check_only, struct cut_err *err)
 {
 	if (st->n == STAGE_MAX) {
-		cut_fail(err, CUT_EINVAL, "more than %d files to copy", STAGE_MAX);
+		cut_fail(err, CUT_EINVAL, "more than %d snapshot and log files to copy; purge old ones on the source (zkCleanup.sh) and retry", STAGE_MAX);
 		return NULL;
 	}
 	struct sfile *f = &st->f[st->n];
@@ -345,7 +345,7 @@ static int fetch_set(struct act_run *src, struct staged *st, const char *dd, con
 		}
 	}
 	if (!have)
-		return cut_fail(err, CUT_ENOTFOUND, "no valid snapshot on the source");
+		return cut_fail(err, CUT_ENOTFOUND, "no valid snapshot on the source (the output above says why each was passed over); copy from another node (from:)");
 	/* clean_snapshot reads the logs only to prove the snapshot holds them all. */
 	for (size_t i = first_log(v, n, snap_zxid); rc == CUT_OK && i < n; i++) {
 		if (v[i].snap)

@@ -195,13 +195,13 @@ static int push(struct act_run *r, struct staged *st, struct sfile *f, const cha
 		return staged_wait_done(st, err);
 	}
 	if (rc == CUT_OK && status != 0)
-		rc = cut_fail(err, CUT_EREMOTE, "writing %s on %s failed (exit %d)", tmp, act_scope(r)->zk->host, status);
+		rc = cut_fail(err, CUT_EREMOTE, "writing %s on %s failed (exit %d; the output above says why, a full disk?); a retry writes it again", tmp, act_scope(r)->zk->host, status);
 	char sha[HASH_HEX_LEN + 1] = "";
 	if (rc == CUT_OK && out && strlen(out) >= HASH_HEX_LEN)
 		snprintf(sha, sizeof sha, "%.64s", out);
 	free(out);
 	if (rc == CUT_OK && strcmp(sha, want) != 0)
-		rc = cut_fail(err, CUT_ECORRUPT, "%s on the destination has SHA-256 %.12s..., the source %.12s...", f->name,
+		rc = cut_fail(err, CUT_ECORRUPT, "%s on the destination has SHA-256 %.12s..., the source %.12s...; retry the step, it writes the file again", f->name,
 			      sha[0] ? sha : "(none)", want);
 	return rc;
 }
@@ -257,7 +257,7 @@ static int finish(struct act_run *r, struct staged *st, const bool *pushed, cons
 		rc = cut_fail(err, CUT_EREFUSED, "%s appeared during the copy and is not part of it; nothing renamed "
 			      "into place (move the dir aside with zk.wipe, then retry)", out ? strtok(out, "\n") : "a file");
 	else if (rc == CUT_OK && status != 0)
-		rc = cut_fail(err, CUT_EREMOTE, "renaming the verified files into place failed (exit %d)", status);
+		rc = cut_fail(err, CUT_EREMOTE, "renaming the verified files into place failed (exit %d; the output above says why); a retry writes them again", status);
 	free(out);
 	for (size_t k = 0; rc == CUT_OK && k < st->n; k++)
 		if (pushed[k] && st->f[k].st == SF_STAGED)

@@ -117,6 +117,10 @@ int ssh_open(const struct ssh_target *t, struct xport **out, struct cut_err *err
 	ssh_options_set(c->s, SSH_OPTIONS_USER, t->user ? t->user : "root");
 	ssh_options_set(c->s, SSH_OPTIONS_PROCESS_CONFIG, &no);
 	ssh_options_set(c->s, SSH_OPTIONS_TIMEOUT, &tmo);
+	/* Commands are request and answer: a small last packet must not wait
+	 * for the peer's delayed ACK (Nagle). */
+	int nodelay = 1;
+	ssh_options_set(c->s, SSH_OPTIONS_NODELAY, &nodelay);
 	/* AES-GCM first: libcrypto runs it on the CPU's AES instructions, several
 	 * times faster than chacha20-poly1305 (libssh's default first choice), and
 	 * a copy of gigabytes is bound by the cipher. All are OpenSSH's defaults. */

@@ -147,6 +147,11 @@ ssh_up() {
     echo "StrictModes no"
     echo "UsePAM no"
     echo "Subsystem sftp internal-sftp"
+    # A lab node is not this workstation: bash sources the user's ~/.bashrc
+    # for every command sshd runs unless it believes it is nested (SHLVL),
+    # and a developer's bashrc (pyenv init and the like) would add a quarter
+    # second to each remote command and skew every timing the lab takes.
+    echo "SetEnv SHLVL=1"
     echo "MaxSessions 64"
     echo "MaxStartups 64:30:128"
   } >"$d/sshd_config"

@@ -260,6 +260,11 @@ struct act_run *act_open_other(struct act_run *r, const char *name, const char *
 	return o;
 }
 
+bool act_here(const struct act_run *r)
+{
+	return r->t->host == NULL || strcmp(r->t->host, "local") == 0 || (r->t->ssh && r->t->ssh->local);
+}
+
 void act_close_other(struct act_run *o, int rc)
 {
 	if (o != NULL)

@@ -19,6 +19,7 @@ static const struct yml_field ssh_fields[] = {
 	YF("identity", YML_STR, struct inv_ssh, identity),
 	YF("known_hosts", YML_STR, struct inv_ssh, known_hosts),
 	YF_P("agent", YML_BOOL, struct inv_ssh, agent, agent_pos),
+	YF_P("local", YML_BOOL, struct inv_ssh, local, local_pos),
 	YF("connect_timeout", YML_DURATION, struct inv_ssh, connect_timeout_ms),
 };
 
@@ -319,6 +320,10 @@ static void merge_ssh(struct inv_ssh *s, const struct inv_ssh *d)
 	if (s->agent_pos.line == 0) {
 		s->agent = d->agent;
 		s->agent_pos = d->agent_pos;
+	}
+	if (s->local_pos.line == 0) {
+		s->local = d->local;
+		s->local_pos = d->local_pos;
 	}
 }
 

@@ -1,12 +1,17 @@
 /*
  * xport: the parts both transports share -- line splitting, the file streams
- * built on exec, the clock (see include/cutover/xport.h).
+ * built on exec (a local regular file is read directly), the clock (see
+ * include/cutover/xport.h).
  */
 #include "cutover/xport.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cutover/arena.h"
 #include "cutover/subst.h"
@@ -112,9 +117,56 @@ static void read_sink(void *ud, const char *buf, size_t len)
 	r->sink(r->ud, buf, len);
 }
 
+#define LOCAL_CHUNK (1 << 20)
+
+/*
+ * A regular file on this machine is read directly: a gigabyte snapshot then
+ * costs no cat and no pipe. Anything else (a FIFO could block forever) goes
+ * the way of every transport. Returns -1 for "not handled here".
+ */
+static int read_local(const char *path, void (*sink)(void *ud, const char *buf, size_t len), void *ud,
+		      int timeout_ms, const atomic_int *cancel, struct cut_err *err)
+{
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	struct stat sb;
+	if (fd >= 0 && (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode))) {
+		close(fd);
+		return -1;
+	}
+	if (fd < 0)
+		return errno == ENOENT || errno == EACCES || errno == ENOTDIR
+			       ? cut_fail(err, CUT_EREMOTE, "reading %s on local: %s", path, strerror(errno))
+			       : -1;
+	char *buf = malloc(LOCAL_CHUNK);
+	int rc = buf ? CUT_OK : cut_fail(err, CUT_ENOMEM, "out of memory");
+	int64_t end = xp_now_ms() + timeout_ms;
+	while (rc == CUT_OK) {
+		ssize_t n = read(fd, buf, LOCAL_CHUNK);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			rc = cut_fail(err, CUT_EREMOTE, "reading %s on local: %s", path, strerror(errno));
+		if (n <= 0)
+			break;
+		sink(ud, buf, (size_t)n);
+		if (cancel && atomic_load(cancel))
+			rc = cut_fail(err, CUT_ECANCELED, "reading %s: canceled by the operator", path);
+		else if (timeout_ms > 0 && xp_now_ms() >= end)
+			rc = cut_fail(err, CUT_ETIMEOUT, "reading %s: no end after %d ms (the step's timeout)", path, timeout_ms);
+	}
+	free(buf);
+	close(fd);
+	return rc;
+}
+
 int xp_read_file(struct xport *x, const char *path, void (*sink)(void *ud, const char *buf, size_t len),
 		 void *ud, int timeout_ms, const atomic_int *cancel, struct cut_err *err)
 {
+	if (x == xp_local()) {
+		int rc = read_local(path, sink, ud, timeout_ms, cancel, err);
+		if (rc >= 0)
+			return rc;
+	}
 	struct arena *a = arena_new();
 	if (a == NULL)
 		return cut_fail(err, CUT_ENOMEM, "out of memory");
@@ -205,7 +257,9 @@ int xp_write_file(struct xport *x, const char *path, ssize_t (*src)(void *ud, ch
 int xp_get(struct ssh_pool *pool, const char *host, const struct inv_ssh *ssh, const struct subst_scope *sc,
 	   struct xport **out, struct cut_err *err)
 {
-	if (host == NULL || strcmp(host, "local") == 0) {
+	/* ssh.local: cutover runs on that node itself (the seed's operator works
+	 * on the old leader), so its files and commands need no SSH hop. */
+	if (host == NULL || strcmp(host, "local") == 0 || (ssh && ssh->local)) {
 		*out = xp_local();
 		return CUT_OK;
 	}

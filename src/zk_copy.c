@@ -25,8 +25,11 @@
 static void staged_free(void *p)
 {
 	struct staged *st = p;
-	for (size_t i = 0; i < st->n; i++)
-		unlink(st->f[i].path);
+	for (size_t i = 0; i < st->n; i++) {
+		if (st->f[i].fd >= 0)
+			close(st->f[i].fd);
+		unlink(st->f[i].path); /* the staged copy, or the symlink to a source read in place */
+	}
 	char sub[160];
 	snprintf(sub, sizeof sub, "%s/snap", st->dir);
 	rmdir(sub);
@@ -98,7 +101,7 @@ static const struct inv_zk_node *source_node(struct act_run *r, const char **ens
 }
 
 struct fetch {
-	int fd;
+	int fd; /* the staged copy being written; -1 when read in place */
 	struct hash_ctx *h;
 	uint64_t n, total;
 	struct act_run *r;
@@ -112,7 +115,7 @@ struct fetch {
 static void fetch_sink(void *ud, const char *buf, size_t len)
 {
 	struct fetch *f = ud;
-	if (f->failed || write(f->fd, buf, len) != (ssize_t)len) {
+	if (f->failed || (f->fd >= 0 && write(f->fd, buf, len) != (ssize_t)len)) {
 		f->failed = true;
 		return;
 	}
@@ -132,21 +135,39 @@ static void fetch_sink(void *ud, const char *buf, size_t len)
 	act_progress(f->r, f->name, f->n, f->total);
 }
 
-/* One remote file into local, hashed on the way. Not synced: staging is
- * scratch, read back at once and gone when the step ends. */
+/*
+ * One remote file into local, hashed on the way, its bytes shared with the
+ * followers (sf) as they land. Not synced: staging is scratch, read back at
+ * once and gone when the step ends. A snapshot on this machine (the console
+ * runs on the source node) is not staged but read where it lies: ZooKeeper
+ * never rewrites a finished snapshot, the followers pread the descriptor
+ * opened here (it stays readable should autopurge delete the file), and each
+ * destination's own hash proves they sent what was hashed. Logs are always
+ * staged: ZooKeeper writes over the zero padding of a live one.
+ */
 static int fetch(struct act_run *src, const char *remote, const char *local, uint64_t size, char sha[HASH_HEX_LEN + 1],
 		 struct staged *st, struct sfile *sf, struct cut_err *err)
 {
-	struct fetch f = {.fd = open(local, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600), .h = hash_new(),
-			  .total = size, .r = src, .name = strrchr(local, '/') + 1, .st = st, .f = sf};
-	if (f.fd < 0) {
-		hash_final(f.h, sha);
-		return cut_fail(err, CUT_EIO, "staging %s: %s", local, strerror(errno));
+	bool in_place = sf && sf->snap && act_here(src);
+	int fd = in_place ? open(remote, O_RDONLY | O_CLOEXEC) : open(local, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd >= 0 && in_place && symlink(remote, local) != 0) /* zk_select lists the staging dir by name */
+		close(fd), fd = -1;
+	sha[0] = '\0';
+	if (fd < 0)
+		return cut_fail(err, CUT_EIO, "%s %s: %s", in_place ? "reading" : "staging", in_place ? remote : local,
+				strerror(errno));
+	if (sf) {
+		pthread_mutex_lock(&st->m);
+		sf->fd = fd; /* staged_free closes it */
+		pthread_mutex_unlock(&st->m);
 	}
+	struct fetch f = {.fd = in_place ? -1 : fd, .h = hash_new(), .total = size, .r = src, .name = strrchr(local, '/') + 1,
+			  .st = st, .f = sf};
 	int rc = act_stream_read(src, remote, fetch_sink, &f, err);
 	if (rc == CUT_OK && f.failed)
 		rc = cut_fail(err, CUT_EIO, "staging %s: the local disk refused the write (full?)", local);
-	close(f.fd);
+	if (sf == NULL)
+		close(fd);
 	hash_final(f.h, sha);
 	return rc;
 }
@@ -220,7 +241,7 @@ static struct sfile *sf_add(struct staged *st, const struct rfile *rf, bool chec
 		return NULL;
 	}
 	struct sfile *f = &st->f[st->n];
-	*f = (struct sfile){.snap = rf->snap, .check_only = check_only, .size = rf->size, .st = SF_FETCHING};
+	*f = (struct sfile){.snap = rf->snap, .check_only = check_only, .size = rf->size, .fd = -1, .st = SF_FETCHING};
 	snprintf(f->name, sizeof f->name, "%s", rf->name);
 	snprintf(f->path, sizeof f->path, "%s/%s/%s", st->dir, rf->snap ? "snap" : "log", rf->name);
 	pthread_mutex_lock(&st->m);
@@ -253,7 +274,6 @@ struct checker {
 	struct staged *st;
 	struct sfile *f;
 	uint64_t listed; /* the size the listing gave */
-	int fd;
 	uint64_t off;
 	char *buf;
 	size_t len, pos;
@@ -276,10 +296,11 @@ static size_t check_read(void *ud, void *out, size_t n)
 				c->st->followers_waiting--;
 			}
 			uint64_t avail = c->f->have - c->off;
+			int fd = c->f->fd;
 			pthread_mutex_unlock(&c->st->m);
-			if (avail == 0 || (c->fd < 0 && (c->fd = open(c->f->path, O_RDONLY | O_CLOEXEC)) < 0))
+			if (avail == 0)
 				break; /* the end, or the read failed */
-			ssize_t k = pread(c->fd, c->buf, avail < CHECK_BUF ? (size_t)avail : CHECK_BUF, (off_t)c->off);
+			ssize_t k = pread(fd, c->buf, avail < CHECK_BUF ? (size_t)avail : CHECK_BUF, (off_t)c->off);
 			if (k <= 0)
 				break;
 			c->off += (uint64_t)k, c->len = (size_t)k, c->pos = 0;
@@ -302,13 +323,11 @@ static void *check_work(void *p)
 static int fetch_snapshot(struct act_run *src, struct staged *st, struct sfile *f, const char *dir, struct zk_snap *sn,
 			  struct cut_err *err)
 {
-	struct checker c = {.st = st, .f = f, .listed = f->size, .fd = -1, .buf = malloc(CHECK_BUF), .rc = -1};
+	struct checker c = {.st = st, .f = f, .listed = f->size, .buf = malloc(CHECK_BUF), .rc = -1};
 	bool threaded = c.buf && pthread_create(&c.th, NULL, check_work, &c) == 0;
 	int rc = fetch_one(src, st, f, dir, err);
 	if (threaded)
 		pthread_join(c.th, NULL);
-	if (c.fd >= 0)
-		close(c.fd);
 	free(c.buf);
 	if (rc != CUT_OK)
 		return rc;

@@ -27,7 +27,8 @@ enum sf_state {
 
 struct sfile {
 	char name[96];
-	char path[240]; /* the staged copy: dir (128), /snap/, name (96) */
+	char path[240]; /* the staged copy: dir (128), /snap/, name (96); a symlink when read in place */
+	int fd;		/* what followers pread: the staged copy, or the source itself; set before `have` grows */
 	bool snap;
 	bool check_only; /* read to check the set (clean_snapshot's logs), never copied */
 	uint64_t size, have;

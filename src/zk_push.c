@@ -15,7 +15,6 @@
  * lost connection) leaves them to the next attempt, which clears them first.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,7 +115,6 @@ struct follow {
 	struct staged *st;
 	struct sfile *f;
 	struct act_run *r;
-	int fd;
 	uint64_t off;
 	bool dropped;
 };
@@ -137,6 +135,7 @@ static ssize_t follow_src(void *ud, char *buf, size_t cap)
 		st->followers_waiting--;
 	}
 	uint64_t have = p->f->have, size = p->f->size;
+	int fd = p->f->fd;
 	enum sf_state s = p->f->st;
 	bool done = st->done;
 	pthread_mutex_unlock(&st->m);
@@ -145,10 +144,8 @@ static ssize_t follow_src(void *ud, char *buf, size_t cap)
 		return -1;
 	}
 	if (p->off < have) {
-		if (p->fd < 0 && (p->fd = open(p->f->path, O_RDONLY | O_CLOEXEC)) < 0)
-			return -1;
 		size_t want = have - p->off < cap ? (size_t)(have - p->off) : cap;
-		ssize_t k = pread(p->fd, buf, want, (off_t)p->off);
+		ssize_t k = pread(fd, buf, want, (off_t)p->off);
 		if (k <= 0)
 			return -1;
 		p->off += (uint64_t)k;
@@ -169,7 +166,7 @@ static ssize_t follow_src(void *ud, char *buf, size_t cap)
  */
 static int push(struct act_run *r, struct staged *st, struct sfile *f, const char *tmp, bool *dropped, struct cut_err *err)
 {
-	struct follow p = {.st = st, .f = f, .r = r, .fd = -1};
+	struct follow p = {.st = st, .f = f, .r = r};
 	const char *q = subst_shell_quote(act_arena(r), tmp);
 	char *out = NULL;
 	int status;
@@ -177,8 +174,6 @@ static int push(struct act_run *r, struct staged *st, struct sfile *f, const cha
 					  "cat > %s; c=$?; kill $s; [ $c = 0 ] && { sync %s & y=$!; h %s; wait $y; }",
 					  q, q, q, q),
 			  follow_src, &p, &status, &out, 4096, err);
-	if (p.fd >= 0)
-		close(p.fd);
 	pthread_mutex_lock(&st->m);
 	enum sf_state s = f->st;
 	bool done = st->done;

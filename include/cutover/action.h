@@ -78,6 +78,8 @@ void act_say(struct act_run *r, const char *fmt, ...) __attribute__((format(prin
 /* The ensemble ClickHouse points at when this step starts, and whether the runbook is a rollback. */
 const char *act_ck_on(const struct act_run *r);
 bool act_in_rollback(const struct act_run *r);
+/* The target is this machine (host local, or ssh.local): its paths can be opened here. */
+bool act_here(const struct act_run *r);
 /* Stream a file of any size out of / into the target; the callbacks see every byte. */
 int act_stream_read(struct act_run *r, const char *path, void (*sink)(void *ud, const char *buf, size_t len), void *ud,
 		    struct cut_err *err);

@@ -26,8 +26,9 @@ struct inv_ssh {
 	const char *identity;
 	const char *known_hosts;
 	bool agent;
+	bool local; /* the node is the machine cutover runs on: its commands run here, not over SSH */
 	int connect_timeout_ms;
-	struct yml_pos pos, agent_pos; /* agent_pos.line == 0: agent not given */
+	struct yml_pos pos, agent_pos, local_pos; /* *_pos.line == 0: not given */
 };
 
 struct inv_var {

@@ -236,6 +236,35 @@ static void test_xport_ssh_file_streams(void **state)
 	unlink(path);
 }
 
+/* On this machine a regular file is read directly, with the same answers as any transport. */
+static void test_xport_local_file_streams(void **state)
+{
+	(void)state;
+	struct xport *x = xp_local();
+	struct cut_err e;
+	char path[600];
+	snprintf(path, sizeof path, "%s/xport local file", getenv("LAB_DIR"));
+	char h1[65], h2[65];
+	struct blob w = {.size = 3 * 1024 * 1024 + 5, .h = hash_new()};
+	assert_int_equal(xp_write_file(x, path, blob_src, &w, 30000, NULL, &e), CUT_OK);
+	hash_final(w.h, h1);
+	struct blob r = {.h = hash_new()};
+	assert_int_equal(xp_read_file(x, path, blob_sink, &r, 30000, NULL, &e), CUT_OK);
+	hash_final(r.h, h2);
+	assert_int_equal(r.off, w.size);
+	assert_string_equal(h1, h2);
+	struct blob r2 = {.h = hash_new()};
+	assert_int_equal(xp_read_file(x, "/nonexistent/file", blob_sink, &r2, 30000, NULL, &e), CUT_EREMOTE);
+	hash_final(r2.h, h2);
+	assert_non_null(strstr(e.msg, "No such file"));
+	atomic_int cancel = 1; /* the operator canceled: the read stops after its first chunk */
+	struct blob r3 = {.h = hash_new()};
+	assert_int_equal(xp_read_file(x, path, blob_sink, &r3, 30000, &cancel, &e), CUT_ECANCELED);
+	hash_final(r3.h, h2);
+	assert_true(r3.off < w.size);
+	unlink(path);
+}
+
 /* A source that is not ready at first, sends 1 MiB, then (cut) fails or (whole) ends. */
 struct flaky {
 	int calls;
@@ -308,6 +337,7 @@ int main(void)
 		cmocka_unit_test(test_xport_ssh_silent_listener_times_out),
 		cmocka_unit_test(test_xport_ssh_changed_host_key_refused),
 		cmocka_unit_test(test_xport_ssh_file_streams),
+		cmocka_unit_test(test_xport_local_file_streams),
 		cmocka_unit_test(test_xport_cut_stream_never_renamed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

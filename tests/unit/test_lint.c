@@ -146,6 +146,32 @@ static void test_lint_wrong_type_and_range(void **state)
 	done(&f);
 }
 
+/* ssh.local: a node's own, or its ensemble's default; the site's stays off; a non-bool is an error. */
+static void test_inventory_ssh_local(void **state)
+{
+	(void)state;
+	struct fx f;
+	lint_strings(&f, with("      - {myid: 2, host: 10.0.0.2}", "      - {myid: 2, host: 10.0.0.2, ssh: {local: true}}"), NULL);
+	assert_int_equal(f.d.errors, 0);
+	const struct inv_ensemble *old = inv_ensemble(f.inv, "old");
+	assert_false(old->nodes[0].ssh.local);
+	assert_true(old->nodes[1].ssh.local);
+	assert_int_equal(old->nodes[1].ssh.port, 22); /* the rest still from the site */
+	assert_false(f.inv->ssh.local);
+	done(&f);
+
+	lint_strings(&f, with("    nodes:\n      - {myid: 1, host: 10.0.0.1}", "    defaults: {ssh: {local: true}}\n    nodes:\n      - {myid: 1, host: 10.0.0.1}"), NULL);
+	assert_int_equal(f.d.errors, 0);
+	old = inv_ensemble(f.inv, "old");
+	assert_true(old->nodes[0].ssh.local && old->nodes[2].ssh.local);
+	assert_false(inv_ensemble(f.inv, "new")->nodes[0].ssh.local);
+	done(&f);
+
+	lint_strings(&f, with("      - {myid: 2, host: 10.0.0.2}", "      - {myid: 2, host: 10.0.0.2, ssh: {local: maybe}}"), NULL);
+	assert_int_equal(f.d.errors, 1);
+	done(&f);
+}
+
 static void test_lint_duplicate_myid_and_host(void **state)
 {
 	(void)state;
@@ -295,6 +321,7 @@ int main(void)
 		cmocka_unit_test(test_lint_unknown_key_is_an_error),
 		cmocka_unit_test(test_lint_password_in_file_is_refused),
 		cmocka_unit_test(test_lint_wrong_type_and_range),
+		cmocka_unit_test(test_inventory_ssh_local),
 		cmocka_unit_test(test_lint_duplicate_myid_and_host),
 		cmocka_unit_test(test_lint_loopback_among_real_hosts),
 		cmocka_unit_test(test_lint_unknown_action_selector_and_gate),

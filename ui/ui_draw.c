@@ -287,10 +287,13 @@ static bool matches(const struct ui *u, const char *text)
 static void output(struct ui *u, int top, int h, int x, int w)
 {
 	const char *id = u->rb->steps[u->sel].id;
-	putf(top, x, w, A_BOLD | col(u, C_CYAN), "output of %s%s%s", id, u->scroll ? " (scrolled; PgDn returns)" : "",
-	     u->search[0] ? "  search: " : "");
-	if (u->search[0])
-		put(top, x + ui_width(id) + 11 + (u->scroll ? 25 : 0) + 10, 30, u->search, A_BOLD);
+	char head[256];
+	snprintf(head, sizeof head, "output of %s%s%s", id, u->scroll ? " (scrolled; PgDn returns)" : "",
+		 u->search[0] ? "  search: " : "");
+	put(top, x, w, head, A_BOLD | col(u, C_CYAN));
+	int used = ui_width(head); /* display cells: a Chinese step id is two per character */
+	if (u->search[0] && used < w)
+		put(top, x + used, w - used, u->search, A_BOLD);
 	size_t idx[512], n = 0;
 	for (size_t i = u->nout; i-- > 0 && n < 512;)
 		if (strcmp(u->out[i].step, id) == 0)

@@ -128,6 +128,9 @@ type_line wipe-new; wait_screen "second operator" 10 >/dev/null; type_line bob
 check "wipe-new runs with two operators" step_ok wipe-new
 check "and the data was moved aside, not deleted" bash -c "ls -d $LAB_DIR/zk/new1/data/version-2.moved-* >/dev/null"
 check_eq "the run ended succeeded" succeeded "$(q "select outcome from runs order by id desc limit 1")"
+# the output search: the header shows the text right after its label, whatever the step id's width
+keys /; type_line "version-2"
+check "the output search shows its text right after the label" wait_screen "output of [a-z-]*  search: version-2" 5
 keys q
 check "q leaves the console" wait_screen "CONSOLE-EXITED" 15
 check "who did what is in the audit" test "$(q "select count(distinct operator) from events where kind='confirm'")" -eq 1

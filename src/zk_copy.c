@@ -148,7 +148,7 @@ static void fetch_sink(void *ud, const char *buf, size_t len)
 static int fetch(struct act_run *src, const char *remote, const char *local, uint64_t size, char sha[HASH_HEX_LEN + 1],
 		 struct staged *st, struct sfile *sf, struct cut_err *err)
 {
-	bool in_place = sf && sf->snap && act_here(src);
+	bool in_place = sf && sf->snap && remote[0] == '/' && act_here(src); /* the symlink must name it from anywhere */
 	int fd = in_place ? open(remote, O_RDONLY | O_CLOEXEC) : open(local, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd >= 0 && in_place && symlink(remote, local) != 0) /* zk_select lists the staging dir by name */
 		close(fd), fd = -1;

@@ -19,8 +19,9 @@ for rb in zk-migration zk-rollback; do
 done
 out=$($c lint runbooks/zk-migration.yaml -i runbooks/inventory.example.yaml); rc=$?
 check_eq "the seed's site fails lint" 1 "$rc"
+typo_line=$(grep -n 'host: 127.26.64.168' runbooks/inventory.example.yaml | cut -d: -f1)
 check "lint names the 127.26.64.168 line of the seed's site" \
-  grep -q '^runbooks/inventory.example.yaml:49:25: error: host 127.26.64.168 of new3 is a loopback address' <<<"$out"
+  grep -q "^runbooks/inventory.example.yaml:$typo_line:25: error: host 127.26.64.168 of new3 is a loopback address" <<<"$out"
 
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 printf 'runbook: x\nsteps:\n  - {id: a, action: zk.stop, targets: [new.all]}\n' >"$tmp/warn.yaml"

@@ -205,6 +205,31 @@ static void blob_sink(void *ud, const char *buf, size_t len)
 	b->off += len;
 }
 
+/* size bytes streamed into path through x; their hash in h1. */
+static void write_blob(struct xport *x, const char *path, size_t size, char h1[65])
+{
+	struct cut_err e;
+	struct blob w = {.size = size, .h = hash_new()};
+	assert_int_equal(xp_write_file(x, path, blob_src, &w, 30000, NULL, &e), CUT_OK);
+	hash_final(w.h, h1);
+}
+
+/* path read back through x: size bytes hashing to h1; a missing file is named in the error. */
+static void read_back(struct xport *x, const char *path, size_t size, const char h1[65])
+{
+	struct cut_err e;
+	char h2[65];
+	struct blob r = {.h = hash_new()};
+	assert_int_equal(xp_read_file(x, path, blob_sink, &r, 30000, NULL, &e), CUT_OK);
+	hash_final(r.h, h2);
+	assert_int_equal(r.off, size);
+	assert_string_equal(h1, h2);
+	struct blob r2 = {.h = hash_new()};
+	assert_int_equal(xp_read_file(x, "/nonexistent/file", blob_sink, &r2, 30000, NULL, &e), CUT_EREMOTE);
+	hash_final(r2.h, h2);
+	assert_non_null(strstr(e.msg, "No such file"));
+}
+
 static void test_xport_ssh_file_streams(void **state)
 {
 	(void)state;
@@ -213,24 +238,14 @@ static void test_xport_ssh_file_streams(void **state)
 	struct cut_err e;
 	struct ssh_target t = lab_target("127.0.2.1");
 	assert_int_equal(ssh_pool_get(p, &t, &x, &e), CUT_OK);
-	char path[600];
+	char path[600], h1[65];
 	snprintf(path, sizeof path, "%s/xport test file", getenv("LAB_DIR"));
-	char h1[65], h2[65];
-	struct blob w = {.size = 5 * 1024 * 1024 + 17, .h = hash_new()};
-	assert_int_equal(xp_write_file(x, path, blob_src, &w, 30000, NULL, &e), CUT_OK);
-	hash_final(w.h, h1);
+	size_t size = 5 * 1024 * 1024 + 17;
+	write_blob(x, path, size, h1);
 	ssh_pool_put(p, x, false);
 	assert_int_equal(ssh_pool_get(p, &t, &y, &e), CUT_OK);
 	assert_ptr_equal(x, y); /* one connection per host, reused */
-	struct blob r = {.h = hash_new()};
-	assert_int_equal(xp_read_file(y, path, blob_sink, &r, 30000, NULL, &e), CUT_OK);
-	hash_final(r.h, h2);
-	assert_int_equal(r.off, w.size);
-	assert_string_equal(h1, h2);
-	struct blob r2 = {.h = hash_new()};
-	assert_int_equal(xp_read_file(y, "/nonexistent/file", blob_sink, &r2, 30000, NULL, &e), CUT_EREMOTE);
-	hash_final(r2.h, h2);
-	assert_non_null(strstr(e.msg, "No such file"));
+	read_back(y, path, size, h1);
 	ssh_pool_put(p, y, false);
 	ssh_pool_free(p);
 	unlink(path);
@@ -241,27 +256,17 @@ static void test_xport_local_file_streams(void **state)
 {
 	(void)state;
 	struct xport *x = xp_local();
-	struct cut_err e;
-	char path[600];
+	char path[600], h1[65], h2[65];
 	snprintf(path, sizeof path, "%s/xport local file", getenv("LAB_DIR"));
-	char h1[65], h2[65];
-	struct blob w = {.size = 3 * 1024 * 1024 + 5, .h = hash_new()};
-	assert_int_equal(xp_write_file(x, path, blob_src, &w, 30000, NULL, &e), CUT_OK);
-	hash_final(w.h, h1);
-	struct blob r = {.h = hash_new()};
-	assert_int_equal(xp_read_file(x, path, blob_sink, &r, 30000, NULL, &e), CUT_OK);
-	hash_final(r.h, h2);
-	assert_int_equal(r.off, w.size);
-	assert_string_equal(h1, h2);
-	struct blob r2 = {.h = hash_new()};
-	assert_int_equal(xp_read_file(x, "/nonexistent/file", blob_sink, &r2, 30000, NULL, &e), CUT_EREMOTE);
-	hash_final(r2.h, h2);
-	assert_non_null(strstr(e.msg, "No such file"));
+	size_t size = 3 * 1024 * 1024 + 5;
+	write_blob(x, path, size, h1);
+	read_back(x, path, size, h1);
 	atomic_int cancel = 1; /* the operator canceled: the read stops after its first chunk */
-	struct blob r3 = {.h = hash_new()};
-	assert_int_equal(xp_read_file(x, path, blob_sink, &r3, 30000, &cancel, &e), CUT_ECANCELED);
-	hash_final(r3.h, h2);
-	assert_true(r3.off < w.size);
+	struct cut_err e;
+	struct blob r = {.h = hash_new()};
+	assert_int_equal(xp_read_file(x, path, blob_sink, &r, 30000, &cancel, &e), CUT_ECANCELED);
+	hash_final(r.h, h2);
+	assert_true(r.off < size);
 	unlink(path);
 }
 

@@ -159,6 +159,7 @@ static int fetch(struct act_run *src, const char *remote, const char *local, uin
 	if (sf) {
 		pthread_mutex_lock(&st->m);
 		sf->fd = fd; /* staged_free closes it */
+		sf->in_place = in_place;
 		pthread_mutex_unlock(&st->m);
 	}
 	struct fetch f = {.fd = in_place ? -1 : fd, .h = hash_new(), .total = size, .r = src, .name = strrchr(local, '/') + 1,
@@ -331,11 +332,17 @@ static int fetch_snapshot(struct act_run *src, struct staged *st, struct sfile *
 	free(c.buf);
 	if (rc != CUT_OK)
 		return rc;
-	if (threaded && c.rc == CUT_OK && c.off == f->size && f->size == c.listed) {
-		*sn = c.sn;
+	bool checked = threaded && c.rc == CUT_OK;
+	if (checked && ((c.off == f->size && f->size == c.listed) || (f->in_place && !c.sn.valid))) {
+		*sn = c.sn; /* every byte read was checked, or some of them are already wrong */
 		return CUT_OK;
 	}
-	return zk_snap_read(f->path, sn, err); /* it changed size while read, or no thread: from the file */
+	if (f->in_place) { /* the file may have grown since: reading it again would check other bytes than were sent */
+		*sn = (struct zk_snap){.valid = false};
+		snprintf(sn->error, sizeof sn->error, "it changed while it was read (ZooKeeper was still writing it?)");
+		return CUT_OK;
+	}
+	return zk_snap_read(f->path, sn, err); /* it changed size while read, or no thread: the staged bytes */
 }
 
 /* Read what the selection needs: the newest snapshot whose seals hold, then the logs after it. */

@@ -30,6 +30,7 @@ struct sfile {
 	char path[240]; /* the staged copy: dir (128), /snap/, name (96); a symlink when read in place */
 	int fd;		/* what followers pread: the staged copy, or the source itself; set before `have` grows */
 	bool snap;
+	bool in_place;	 /* read where it lies (ssh.local): the file may change after; only the bytes read count */
 	bool check_only; /* read to check the set (clean_snapshot's logs), never copied */
 	uint64_t size, have;
 	bool fetched; /* the read ended, well or not: no more bytes come */

@@ -262,7 +262,7 @@ struct act_run *act_open_other(struct act_run *r, const char *name, const char *
 
 bool act_here(const struct act_run *r)
 {
-	return r->t->host == NULL || strcmp(r->t->host, "local") == 0 || (r->t->ssh && r->t->ssh->local);
+	return xp_is_local(r->t->host, r->t->ssh);
 }
 
 void act_close_other(struct act_run *o, int rc)

@@ -254,12 +254,17 @@ int xp_write_file(struct xport *x, const char *path, ssize_t (*src)(void *ud, ch
 	return rc;
 }
 
-int xp_get(struct ssh_pool *pool, const char *host, const struct inv_ssh *ssh, const struct subst_scope *sc,
-	   struct xport **out, struct cut_err *err)
+bool xp_is_local(const char *host, const struct inv_ssh *ssh)
 {
 	/* ssh.local: cutover runs on that node itself (the seed's operator works
 	 * on the old leader), so its files and commands need no SSH hop. */
-	if (host == NULL || strcmp(host, "local") == 0 || (ssh && ssh->local)) {
+	return host == NULL || strcmp(host, "local") == 0 || (ssh && ssh->local);
+}
+
+int xp_get(struct ssh_pool *pool, const char *host, const struct inv_ssh *ssh, const struct subst_scope *sc,
+	   struct xport **out, struct cut_err *err)
+{
+	if (xp_is_local(host, ssh)) {
 		*out = xp_local();
 		return CUT_OK;
 	}

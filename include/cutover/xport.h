@@ -103,9 +103,13 @@ int ssh_open(const struct ssh_target *t, struct xport **out, struct cut_err *err
 
 struct inv_ssh;
 struct subst_scope;
+/* host "local" (or none), or a node marked ssh.local: cutover runs there, so
+ * its commands run here and its paths open directly, without SSH. */
+bool xp_is_local(const char *host, const struct inv_ssh *ssh);
+
 /*
- * The transport to host as the inventory describes it: "local" (or NULL) is
- * this machine; anything else is SSH with ssh's settings, whose paths may use
+ * The transport to host as the inventory describes it: this machine when
+ * xp_is_local; anything else is SSH with ssh's settings, whose paths may use
  * ${...} from scope. Give it back with xp_put.
  */
 int xp_get(struct ssh_pool *pool, const char *host, const struct inv_ssh *ssh, const struct subst_scope *sc,

@@ -154,8 +154,10 @@ static int fetch(struct act_run *src, const char *remote, const char *local, uin
 		close(fd), fd = -1;
 	sha[0] = '\0';
 	if (fd < 0)
-		return cut_fail(err, CUT_EIO, "%s %s: %s", in_place ? "reading" : "staging", in_place ? remote : local,
-				strerror(errno));
+		return in_place ? cut_fail(err, CUT_EIO, "reading %s here (the node is ssh.local): %s; run cutover as a user "
+					   "who can read ZooKeeper's dataDir", remote, strerror(errno))
+				: cut_fail(err, CUT_EIO, "staging %s: %s; point TMPDIR at a writable dir with room for the copy",
+					   local, strerror(errno));
 	if (sf) {
 		pthread_mutex_lock(&st->m);
 		sf->fd = fd; /* staged_free closes it */

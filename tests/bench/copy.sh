@@ -31,7 +31,7 @@ fi
 snap=$("$root/build/bench/snapgen" "$B/src1/data/version-2" "$MIB") || exit 1
 size=$(stat -c %s "$snap")
 
-inventory() { # here: the source node is this machine (true) or reached over SSH (false)
+inventory() { # $1: true, the source node is this machine (ssh.local); false, it is reached over SSH
 cat <<YAML
 site: cutover bench (loopback)
 vars:

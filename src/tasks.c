@@ -111,7 +111,7 @@ int tasks_wait_run(struct act_run *r, struct cut_err *err)
 	const struct task_ops *ops = adapter(r, err);
 	int rc = ops ? wait_state(r, ops, TASK_RUNNING, &first, err) : err->code;
 	while (rc == CUT_OK) {
-		if ((rc = act_sleep(r, 1000, err)) != CUT_OK || (rc = wait_state(r, ops, TASK_RUNNING, &now, err)) != CUT_OK)
+		if ((rc = act_sleep(r, 500, err)) != CUT_OK || (rc = wait_state(r, ops, TASK_RUNNING, &now, err)) != CUT_OK)
 			break;
 		if (now.rows > first.rows) {
 			act_say(r, "task %s runs and writes: %lld -> %lld rows", act_scope(r)->task->id, first.rows, now.rows);

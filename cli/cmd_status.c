@@ -61,6 +61,8 @@ static void print_text(const struct row *v, size_t n)
 		printf("%-8s %-6s %-16s %-10s %-22s %7s %5s %5s %-9s %6s %-8s %s\n", v[i].ensemble, v[i].z->name, addr,
 		       zk_role_name(s->s.role), zx, zn, c, o, lat, sync, s->s.version[0] ? s->s.version : "-",
 		       up ? s->source : s->s.error);
+		if (up && s->fallback[0])
+			printf("%60s(%s)\n", "", s->fallback);
 	}
 }
 
@@ -71,13 +73,13 @@ static void print_json(const struct row *v, size_t n)
 		const struct zk_status *s = &v[i].st;
 		char zx[24];
 		snprintf(zx, sizeof zx, "0x%llx", (unsigned long long)s->s.zxid);
-		json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:i, s:i, s:I, s:I, s:I, s:I, s:f, s:f, s:s, s:s, s:s}",
+		json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:i, s:i, s:I, s:I, s:I, s:I, s:f, s:f, s:s, s:s, s:s, s:s}",
 			"ensemble", v[i].ensemble, "node", v[i].z->name, "host", v[i].z->host, "port",
 			v[i].z->client_port ? v[i].z->client_port : 2181, "role", zk_role_name(s->s.role), "zxid", zx,
 			"epoch", (int)ZK_EPOCH(s->s.zxid), "counter", (int)ZK_COUNTER(s->s.zxid), "znodes", (json_int_t)s->s.znodes,
 			"connections", (json_int_t)s->conns, "outstanding", (json_int_t)s->outstanding, "synced_followers",
 			(json_int_t)s->synced_followers, "avg_latency", s->avg_latency, "max_latency", s->max_latency,
-			"version", s->s.version, "source", s->source, "error", s->s.error));
+			"version", s->s.version, "source", s->source, "fallback", s->fallback, "error", s->s.error));
 	}
 	char *t = json_dumps(a, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	if (t)

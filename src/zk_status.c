@@ -150,8 +150,10 @@ void zk_probe_full(const struct inv_zk_node *z, int tmo, struct zk_status *st)
 	st->conns = st->outstanding = st->synced_followers = -1;
 	st->avg_latency = st->max_latency = -1;
 	st->at_ms = xp_now_ms();
-	char why[200] = "";
+	char why[160] = "";
 	if (!from_admin(z, tmo, st, why, sizeof why)) {
+		/* Jetty starts after the quorum port: a fresh node falls back for a moment. */
+		snprintf(st->fallback, sizeof st->fallback, "AdminServer: %s", why[0] ? why : "not JSON");
 		zk_probe_srvr(z->host, z->client_port ? z->client_port : 2181, tmo, &st->s);
 		snprintf(st->source, sizeof st->source, "4lw srvr");
 		if (st->s.role != ZR_DOWN && st->s.role != ZR_NOANSWER && from_4lw_mntr(z, tmo, st))

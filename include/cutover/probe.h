@@ -47,6 +47,7 @@ struct zk_status {
 	long conns, outstanding, synced_followers;
 	double avg_latency, max_latency;
 	char source[48];      /* "admin", "4lw srvr", "4lw srvr+mntr", "+prometheus" */
+	char fallback[200];   /* why the AdminServer was not the source ("" when it was) */
 	long long at_ms;      /* monotonic time of the probe */
 };
 

@@ -6,7 +6,10 @@ set -u
 home=$(cd "$(dirname "$0")/.." && pwd)
 addr=$(cat "$home/address")
 pidfile=$home/clickhouse-server.pid
-running() { [ -s "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }
+# Runs, and is no zombie: an orphan's zombie stays until init reaps it, a
+# second or two later on some machines, and kill -0 would wait for that.
+live() { local s; s=$(sed -n 's/^[0-9]* (.*) \(.\) .*/\1/p' "/proc/$1/stat" 2>/dev/null); [ -n "$s" ] && [ "$s" != Z ]; }
+running() { [ -s "$pidfile" ] && live "$(cat "$pidfile")"; }
 ping() { curl -sf --max-time 2 "http://$addr:8123/ping" >/dev/null; }
 
 start() {
@@ -23,8 +26,8 @@ stop() {
   if ! running; then echo "clickhouse-server not running"; rm -f "$pidfile"; return 0; fi
   pid=$(cat "$pidfile"); kill "$pid"
   # A clean shutdown closes the ZooKeeper session; KILL would leave it to expire.
-  for _ in $(seq 600); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  kill -0 "$pid" 2>/dev/null && { echo "clickhouse-server ignored TERM for 60 s; killing" >&2; kill -9 "$pid"; }
+  for _ in $(seq 1200); do live "$pid" || break; sleep 0.05; done
+  live "$pid" && { echo "clickhouse-server ignored TERM for 60 s; killing" >&2; kill -9 "$pid"; }
   rm -f "$pidfile"; echo "clickhouse-server stopped"
 }
 

@@ -19,7 +19,10 @@ dir=$lab/tasks/$id
 host=$(cat "$dir/host")
 batch=${WRITER_BATCH:-10}
 
-running() { [ -s "$dir/pid" ] && kill -0 "$(cat "$dir/pid")" 2>/dev/null; }
+# Runs, and is no zombie: an orphan's zombie stays until init reaps it, a
+# second or two later on some machines, and kill -0 would wait for that.
+live() { local s; s=$(sed -n 's/^[0-9]* (.*) \(.\) .*/\1/p' "/proc/$1/stat" 2>/dev/null); [ -n "$s" ] && [ "$s" != Z ]; }
+running() { [ -s "$dir/pid" ] && live "$(cat "$dir/pid")"; }
 rows() { awk '{n += $2 - $1 + 1} END {print n + 0}' "$dir/written" 2>/dev/null || echo 0; }
 
 run() {
@@ -38,6 +41,8 @@ run() {
     echo "$start $end $ts" >>"$dir/written"
     sync "$dir/written"
     next=$((end + 1))
+    # a TERM that came during the insert ran its trap only now: stop at once
+    [ "$stopping" = 1 ] && break
     sleep "${WRITER_INTERVAL:-1}" & wait $!
   done
 }
@@ -52,8 +57,8 @@ case "$cmd" in
   stop)
     if running; then
       pid=$(cat "$dir/pid"); kill "$pid"
-      for _ in $(seq 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-      kill -0 "$pid" 2>/dev/null && kill -9 "$pid"
+      for _ in $(seq 300); do live "$pid" || break; sleep 0.05; done
+      live "$pid" && kill -9 "$pid"
     fi
     rm -f "$dir/pid"; echo "task $id stopped, rows $(rows)" ;;
   status)

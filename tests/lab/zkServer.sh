@@ -16,7 +16,10 @@ port=$(get clientPort)
 # (port 8080, /commands/*) does not start without it.
 cp=/usr/share/java/zookeeper.jar:/usr/share/java/servlet-api.jar:/usr/share/java/slf4j-simple.jar
 
-running() { [ -s "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }
+# Runs, and is no zombie: an orphan's zombie stays until init reaps it, a
+# second or two later on some machines, and kill -0 would wait for that.
+live() { local s; s=$(sed -n 's/^[0-9]* (.*) \(.\) .*/\1/p' "/proc/$1/stat" 2>/dev/null); [ -n "$s" ] && [ "$s" != Z ]; }
+running() { [ -s "$pidfile" ] && live "$(cat "$pidfile")"; }
 
 srvr() {
   timeout 3 bash -c "exec 3<>/dev/tcp/$addr/$port && printf srvr >&3 && cat <&3" 2>/dev/null
@@ -44,8 +47,8 @@ stop() {
   if ! running; then echo "no zookeeper to stop (could not find file $pidfile)"; rm -f "$pidfile"; return 1; fi
   pid=$(cat "$pidfile")
   kill "$pid"
-  for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  kill -0 "$pid" 2>/dev/null && kill -9 "$pid"
+  for _ in $(seq 200); do live "$pid" || break; sleep 0.05; done
+  live "$pid" && kill -9 "$pid"
   rm -f "$pidfile"
   echo STOPPED
 }

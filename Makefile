@@ -2,9 +2,11 @@
 #
 #   make            build ./cutover
 #   make deps       install every build, test and lab package (apt-get, idempotent)
-#   make check      deps, build, unit tests (plain, ASan/UBSan, valgrind), lab tests
-#   make demo       deps, build, lab up, console on the lab
-#   make lab-up | lab-down | lab-status
+#   make check      deps, build, unit tests (plain, ASan/UBSan, valgrind), cli, tasks,
+#                   fuzz, lab scenarios on one shared lab; each suite timed
+#   make check-fast the same without the lab
+#   make demo       deps, build, lab reset, console on the lab
+#   make lab-up | lab-reset | lab-down | lab-status   (LAB_DIR=... picks the lab)
 #   make tests/unit/test_err   build and run one unit test
 #   make fuzz       libFuzzer over the loaders (FUZZ_SECONDS, default 30)
 #   make bench      speed figures (never part of check)
@@ -49,8 +51,8 @@ DEBS = gcc make pkg-config libncurses-dev libssh-dev libcurl4-openssl-dev \
        tmux sqlite3 curl jq procps iproute2 coreutils
 SUDO = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps check unit unit-asan valgrind cli-test fuzz lab-test demo lab-up lab-down lab-status \
-        bench install clean
+.PHONY: all deps check check-fast check-build unit unit-asan valgrind cli-test fuzz lab-test demo \
+        lab-up lab-reset lab-down lab-status bench install clean
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -139,15 +141,21 @@ fuzz: build/fuzz/fuzz_loaders
 	  build/fuzz/corpus 2>build/fuzz/log || { tail -40 build/fuzz/log; exit 1; }
 	@grep -E '^#[0-9]+.*DONE' build/fuzz/log | tail -1; echo "fuzz: 1 passed, 0 failed"
 
+# tests/check.sh runs the suites one after another, timed, with the lab
+# starting in the background meanwhile (check-fast: no lab).
 check: deps
-	@$(MAKE) --no-print-directory all unit unit-asan valgrind cli-test fuzz
-	@$(MAKE) --no-print-directory lab-test
+	@tests/check.sh
+check-fast: deps
+	@tests/check.sh --fast
+check-build: cutover $(UNIT_BIN) $(UNIT_ASAN) $(LAB_C_BIN) build/tasks/rest_replay build/fuzz/fuzz_loaders
 
+# The demo always opens on the lab as a fresh start leaves it: lab reset puts
+# back whatever an earlier demo or test changed (and says what).
 demo: deps
 	@$(MAKE) --no-print-directory all
-	@$(LAB) up
+	@$(LAB) reset
 	@echo
-	@echo "The lab is up (make lab-status shows it). Next: the seed's migration on it, in the console."
+	@echo "The lab is ready (make lab-status shows it). Next: the seed's migration on it, in the console."
 	@echo "alice is at the keyboard and bob is the second operator ('o' switches); Enter acts on the"
 	@echo "step marked >, ? lists the keys, q leaves ('cutover resume --audit FILE' continues)."
 	@echo "make lab-down stops the lab."
@@ -158,6 +166,8 @@ demo: deps
 
 lab-up:
 	@$(LAB) up
+lab-reset:
+	@$(LAB) reset
 lab-down:
 	@$(LAB) down
 lab-status:

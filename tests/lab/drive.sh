@@ -26,7 +26,7 @@ drive() {
       # a prompt answered wrong is asked again: never loop for ever
       [ "$answered" -lt 200 ] || { echo "drive: more than 200 prompts; stopping" >&2; kill "$pid"; }
     fi
-    sleep 0.2
+    sleep 0.05
   done
   exec 9>&-
   rm -f "$fifo"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The cutover lab: the seed's site rebuilt on loopback.
 #
-#   lab.sh up | down | status | env
+#   lab.sh up | reset | down | status | env
 #
 #   seed's machines               lab
 #   old ZK 172.26.25.109 ...      127.0.1.1-3   (zk/old1..3, myid 1..3)
@@ -12,6 +12,12 @@
 #
 # Everything lives under $LAB_DIR (default /tmp/cutover-lab); processes are
 # found again through pid files there, so `down` stops only this lab's.
+#
+# The first `up` of a lab saves a baseline (the old ensemble and ClickHouse
+# seeded, the new ensemble empty, before any writer ran); `reset` puts the
+# old ensemble, ClickHouse and the writers' counts back to it, empties the new
+# ensemble if it changed, and starts what is down: many test scenarios (and
+# every `make demo`) share one lab, each starting from the same state.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 LAB_DIR=${LAB_DIR:-/tmp/cutover-lab}
@@ -23,8 +29,24 @@ SSH_PORT=2222
 
 say() { printf 'lab: %s\n' "$*" >&2; }
 die() { say "$*"; exit 1; }
-alive() { [ -s "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+BASE=$LAB_DIR/baseline
+# Runs, and is no zombie: an orphan's zombie stays until init reaps it, a
+# second or two later on some machines, and kill -0 would wait for that.
+live() { local s; s=$(sed -n 's/^[0-9]* (.*) \(.\) .*/\1/p' "/proc/$1/stat" 2>/dev/null); [ -n "$s" ] && [ "$s" != Z ]; }
+alive() { [ -s "$1" ] && live "$(cat "$1")"; }
 port_open() { timeout 1 bash -c "exec 3<>/dev/tcp/$1/$2" 2>/dev/null; }
+# Another lab (another LAB_DIR: the test lab, the demo lab) holding the same
+# loopback addresses: say which, and how to stop it.
+taken() { # what
+  local other
+  other=$(pgrep -af '/(ssh/sshd_config|conf/zoo\.cfg|config\.xml)' 2>/dev/null |
+    grep -oE '/[^ ]*/(ssh/sshd_config|zk/[a-z]+[0-9]/conf/zoo\.cfg|ck/ck[0-9]/config\.xml)' |
+    sed -E 's#/(ssh/sshd_config|zk/[a-z]+[0-9]/conf/zoo\.cfg|ck/ck[0-9]/config\.xml)$##' | grep -vxF "$LAB_DIR" | sort -u | head -1)
+  if [ -n "$other" ]; then
+    die "$1 is taken by the lab in $other; stop it first: make lab-down LAB_DIR=$other"
+  fi
+  die "$1 is taken by a process that is not this lab's ($LAB_DIR); see: ss -ltnp"
+}
 srvr() { timeout 2 bash -c "exec 3<>/dev/tcp/$1/2181 && printf srvr >&3 && cat <&3" 2>/dev/null || true; }
 mode() { srvr "$1" | sed -n 's/^Mode: //p'; }
 ck_query() { clickhouse-client --host "$1" --port 9000 --connect_timeout 3 --receive_timeout 30 "${@:2}"; }
@@ -55,22 +77,31 @@ zk_up() { # ensemble-name addrs...
     local home=$LAB_DIR/zk/$ens$i
     zk_layout "$ens$i" "$a" "$i" "$@"
     if ! alive "$home/data/zookeeper_server.pid"; then
-      port_open "$a" 2181 && die "$a:2181 is taken by a process that is not this lab's ($LAB_DIR); run lab-down for the other lab first"
+      port_open "$a" 2181 && taken "$a:2181"
       "$home/bin/zkServer.sh" start >/dev/null
     fi
     i=$((i + 1))
   done
 }
 
-zk_wait_quorum() { # ensemble-name addrs...
+admin_state() { curl -sf --max-time 2 "http://$1:8080/commands/srvr" 2>/dev/null | sed -n 's/.*"server_state" *: *"\([a-z]*\)".*/\1/p'; }
+
+# Ready means what every client of the lab reads agrees: one leader and two
+# followers over srvr, and each node's AdminServer (Jetty starts after the
+# quorum port) answering with the same role. Probes read the AdminServer
+# first; a lab reported ready before it answers makes them fall back.
+zk_wait_ready() { # ensemble-name addrs...
   local ens=$1; shift
-  local t modes
-  for t in $(seq 120); do
+  local modes admin a end=$((SECONDS + 120))
+  while [ $SECONDS -lt $end ]; do
     modes=$(for a in "$@"; do mode "$a"; done | sort | tr '\n' ' ')
-    [ "$modes" = "follower follower leader " ] && return 0
-    sleep 1
+    if [ "$modes" = "follower follower leader " ]; then
+      admin=$(for a in "$@"; do admin_state "$a"; done | sort | tr '\n' ' ')
+      [ "$admin" = "$modes" ] && return 0
+    fi
+    sleep 0.2
   done
-  die "$ens ensemble has no quorum after 120 s (modes: ${modes:-none}); see $LAB_DIR/zk/${ens}*/logs/zookeeper.log"
+  die "$ens ensemble is not ready after 120 s (srvr modes: ${modes:-none}; AdminServer: ${admin:-none}); see $LAB_DIR/zk/${ens}*/logs/zookeeper.log"
 }
 
 # ---- ClickHouse --------------------------------------------------------------
@@ -99,16 +130,18 @@ ck_layout() { # name addr replica
   } >"$home/metrika.xml"
 }
 
-ck_up() {
-  local i=1 a
+ck_up() { # both servers start at once; each start waits until it answers
+  local i=1 a pids=() p bad=0
   for a in "${CK[@]}"; do
     ck_layout "ck$i" "$a" "r$i"
     if ! alive "$LAB_DIR/ck/ck$i/clickhouse-server.pid"; then
-      port_open "$a" 8123 && die "$a:8123 is taken by a process that is not this lab's ($LAB_DIR)"
-      "$LAB_DIR/ck/ck$i/bin/clickhouse.sh" start >/dev/null
+      port_open "$a" 8123 && taken "$a:8123"
+      "$LAB_DIR/ck/ck$i/bin/clickhouse.sh" start >/dev/null & pids+=($!)
     fi
     i=$((i + 1))
   done
+  for p in "${pids[@]}"; do wait "$p" || bad=1; done
+  [ "$bad" = 0 ] || die "ClickHouse did not start; see $LAB_DIR/ck/ck*/log"
 }
 
 ck_seed() {
@@ -156,7 +189,7 @@ ssh_up() {
     echo "MaxStartups 64:30:128"
   } >"$d/sshd_config"
   alive "$d/sshd.pid" && return 0
-  port_open 127.0.0.1 $SSH_PORT && die "127.0.0.1:$SSH_PORT is taken by a process that is not this lab's sshd"
+  port_open 127.0.0.1 $SSH_PORT && taken "127.0.0.1:$SSH_PORT"
   mkdir -p /run/sshd
   /usr/sbin/sshd -f "$d/sshd_config" -E "$d/sshd.log"
   for _ in $(seq 50); do alive "$d/sshd.pid" && return 0; sleep 0.1; done
@@ -176,31 +209,41 @@ tasks_up() {
   done
 }
 
+# Every writer has had one more batch acknowledged since this was called:
+# ClickHouse takes inserts on the ensemble its metrika.xml lists.
 tasks_wait_rows() {
-  local t
+  local t before=() i end=$((SECONDS + 60))
+  for t in "${TASKS[@]}"; do before+=("$("$LAB_DIR/bin/writer.sh" rows "$t")"); done
+  i=0
   for t in "${TASKS[@]}"; do
-    for _ in $(seq 60); do
-      [ "$("$LAB_DIR/bin/writer.sh" rows "$t")" -gt 0 ] && continue 2
-      sleep 0.5
+    until [ "$("$LAB_DIR/bin/writer.sh" rows "$t")" -gt "${before[$i]}" ]; do
+      [ $SECONDS -lt $end ] || die "writer $t had no insert acknowledged in 60 s; see $LAB_DIR/tasks/$t/errors"
+      sleep 0.2
     done
-    die "writer $t wrote no row in 30 s; see $LAB_DIR/tasks/$t/errors"
+    i=$((i + 1))
   done
 }
 
 # ---- commands ----------------------------------------------------------------
+# Whatever is down comes up, ClickHouse last: it needs its ensemble's quorum.
+start_all() {
+  ssh_up
+  zk_up old "${OLD[@]}"
+  zk_up new "${NEW[@]}"
+  zk_wait_ready old "${OLD[@]}"
+  zk_wait_ready new "${NEW[@]}"
+  ck_up
+}
+
 up() {
   for c in java clickhouse-client /usr/sbin/clickhouse-server /usr/sbin/sshd curl; do
     command -v "$c" >/dev/null || die "$c is missing; run 'make deps' first"
   done
   mkdir -p "$LAB_DIR"
   say "starting in $LAB_DIR"
-  ssh_up
-  zk_up old "${OLD[@]}"
-  zk_up new "${NEW[@]}"
-  zk_wait_quorum old "${OLD[@]}"
-  zk_wait_quorum new "${NEW[@]}"
-  ck_up
+  start_all
   ck_seed
+  [ -f "$BASE/fingerprint" ] || save
   tasks_up
   tasks_wait_rows
   status
@@ -215,13 +258,130 @@ stop_pidfiles() { # pidfile... : all asked at once (a clean stop each), 30 s for
   [ "${#pids[@]}" -eq 0 ] || kill "${pids[@]}" 2>/dev/null || true
   for _ in $(seq 300); do
     left=()
-    for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && left+=("$p"); done
+    for p in "${pids[@]}"; do live "$p" && left+=("$p"); done
     [ "${#left[@]}" -eq 0 ] && break
     sleep 0.1
   done
   for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
   rm -f "$@"
   true
+}
+
+# Killed at once: for what is about to be put back from the baseline.
+kill_pidfiles() { # pidfile...
+  local f p pids=()
+  for f in "$@"; do alive "$f" && pids+=("$(cat "$f")"); done
+  [ "${#pids[@]}" -eq 0 ] || kill -9 "${pids[@]}" 2>/dev/null || true
+  for p in "${pids[@]}"; do while live "$p"; do sleep 0.05; done; done
+  rm -f "$@"
+}
+
+# ---- the baseline and the reset to it ------------------------------------------
+# What the baseline depends on: a lab laid out by other scripts is started anew.
+fingerprint() {
+  cat "$here"/{lab.sh,zkServer.sh,clickhouse.sh,clickhouse-config.xml,clickhouse-users.xml,seed.sql,seed-data.sql,writer.sh} |
+    sha256sum | cut -c1-16
+}
+zk_pidfiles() { local n; for n in "$@"; do echo "$LAB_DIR/zk/$n/data/zookeeper_server.pid"; done; }
+
+# Taken once, right after the first seed: ClickHouse stopped cleanly (its
+# ZooKeeper sessions closed), then the old ensemble, so the files agree with
+# each other; the new ensemble is empty and needs only its layout.
+save() {
+  say "saving the baseline every reset returns to ($BASE)"
+  local a n i
+  for a in "${CK[@]}"; do
+    for n in orders users metrics; do ck_query "$a" --query "SYSTEM SYNC REPLICA lab.$n" >/dev/null; done
+  done
+  for i in 1 2; do "$LAB_DIR/ck/ck$i/bin/clickhouse.sh" stop >/dev/null & done; wait
+  stop_pidfiles $(zk_pidfiles old1 old2 old3)
+  rm -rf "$BASE.tmp"
+  for n in old1 old2 old3; do
+    mkdir -p "$BASE.tmp/zk/$n"
+    cp -a --sparse=always "$LAB_DIR/zk/$n/data" "$LAB_DIR/zk/$n/log" "$LAB_DIR/zk/$n/conf" "$BASE.tmp/zk/$n/"
+  done
+  for n in new1 new2 new3; do mkdir -p "$BASE.tmp/zk/$n"; cp -a "$LAB_DIR/zk/$n/conf" "$BASE.tmp/zk/$n/"; done
+  for i in 1 2; do
+    mkdir -p "$BASE.tmp/ck/ck$i"
+    cp -a "$LAB_DIR/ck/ck$i/data" "$LAB_DIR/ck/ck$i/metrika.xml" "$BASE.tmp/ck/ck$i/"
+  done
+  srvr "${NEW[0]}" | sed -n 's/^Node count: //p' >"$BASE.tmp/new-znodes"
+  fingerprint >"$BASE.tmp/fingerprint"
+  mv "$BASE.tmp" "$BASE"
+  zk_up old "${OLD[@]}"
+  zk_wait_ready old "${OLD[@]}"
+  ck_up
+}
+
+# Why the new ensemble is not as the baseline left it ("" if it is).
+new_changed() {
+  local i a n c
+  for i in 1 2 3; do
+    n=$LAB_DIR/zk/new$i; a=${NEW[$((i - 1))]}
+    alive "$n/data/zookeeper_server.pid" || { echo "new$i is not running"; return; }
+    cmp -s "$n/conf/zoo.cfg" "$BASE/zk/new$i/conf/zoo.cfg" || { echo "new$i's zoo.cfg was changed"; return; }
+    ls -d "$n"/data/version-2.* "$n"/log/version-2.* >/dev/null 2>&1 && { echo "new$i's data was moved aside"; return; }
+    [ -d "$n/data/version-2" ] && [ -d "$n/log/version-2" ] || { echo "new$i has no version-2 directories"; return; }
+    c=$(srvr "$a" | sed -n 's/^Node count: //p')
+    [ -n "$c" ] || { echo "new$i does not answer"; return; }
+    [ "$c" = "$(cat "$BASE/new-znodes")" ] || { echo "new$i holds $c znodes"; return; }
+  done
+}
+
+restore_new() {
+  local i n
+  kill_pidfiles $(zk_pidfiles new1 new2 new3)
+  for i in 1 2 3; do
+    n=$LAB_DIR/zk/new$i
+    rm -rf "$n/data" "$n/log" "$n/conf"
+    cp -a "$BASE/zk/new$i/conf" "$n/"
+    mkdir -p "$n/data/version-2" "$n/log/version-2"
+    echo "$i" >"$n/data/myid"
+  done
+}
+
+restore_old() {
+  local t i n
+  pkill -9 -f "$LAB_DIR/bin/writer.sh run" 2>/dev/null || true
+  kill_pidfiles "$LAB_DIR"/ck/*/clickhouse-server.pid $(zk_pidfiles old1 old2 old3)
+  for i in 1 2 3; do
+    n=$LAB_DIR/zk/old$i
+    rm -rf "$n/data" "$n/log" "$n/conf"
+    cp -a --sparse=always "$BASE/zk/old$i/data" "$BASE/zk/old$i/log" "$BASE/zk/old$i/conf" "$n/"
+  done
+  for i in 1 2; do
+    n=$LAB_DIR/ck/ck$i
+    rm -rf "$n/data" "$n"/metrika.xml*
+    cp -a "$BASE/ck/ck$i/data" "$BASE/ck/ck$i/metrika.xml" "$n/"
+  done
+  for t in "${TASKS[@]}"; do rm -f "$LAB_DIR/tasks/$t/written" "$LAB_DIR/tasks/$t/pid"; done
+}
+
+# The state every scenario (and the demo) starts from. The new ensemble is
+# emptied only when it changed; what is down starts.
+reset() {
+  if [ "$(cat "$BASE/fingerprint" 2>/dev/null)" != "$(fingerprint)" ]; then
+    [ -d "$BASE" ] && say "reset: the lab's scripts changed since its baseline was saved; starting it anew"
+    [ -d "$LAB_DIR" ] && wipe
+    up
+    return
+  fi
+  local why p
+  # a node a scenario left SIGSTOPped answers nothing: let it go on first
+  for p in $(cat "$LAB_DIR"/zk/*/data/zookeeper_server.pid "$LAB_DIR"/ck/*/clickhouse-server.pid 2>/dev/null); do
+    kill -CONT "$p" 2>/dev/null || true
+  done
+  why=$(new_changed)
+  if [ -n "$why" ]; then say "reset: the new ensemble is emptied ($why)"; restore_new; fi
+  # Always: the writers never stop adding rows, blocks and log entries, and
+  # ClickHouse's cleanup threads trim them; a scenario sees the old ensemble
+  # as a fresh start leaves it, not as the scenarios before it aged it.
+  say "reset: the old ensemble, ClickHouse and the writers go back to the baseline"
+  restore_old
+  start_all
+  tasks_up
+  tasks_wait_rows
+  say "reset: ready (old ensemble serving ClickHouse, new ensemble empty, writers writing)"
 }
 
 down() {
@@ -294,10 +454,12 @@ status() {
 
 case "${1:-}" in
   up) up ;;
+  reset) reset ;;
+  wait-writers) tasks_wait_rows ;;
   ssh-up) mkdir -p "$LAB_DIR"; ssh_up ;; # sshd alone (make bench)
   down) down ;;
   wipe) wipe ;;
   status) status ;;
   env) echo "LAB_DIR=$LAB_DIR" ;;
-  *) echo "usage: $0 up|ssh-up|down|wipe|status|env   (LAB_DIR=$LAB_DIR)" >&2; exit 2 ;;
+  *) echo "usage: $0 up|reset|ssh-up|down|wipe|status|env|wait-writers   (LAB_DIR=$LAB_DIR)" >&2; exit 2 ;;
 esac

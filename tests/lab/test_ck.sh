@@ -9,8 +9,7 @@ set -u
 . "$here/drive.sh"
 CUT="$root/cutover"; INV="$here/inventory.yaml"
 W=$(mktemp -d /tmp/cutover-ck-XXXXXX); trap 'rm -rf "$W"' EXIT
-"$LAB" wipe >/dev/null 2>&1 # ClickHouse on the old ensemble, as lab up makes it
-"$LAB" up >/dev/null || { not_ok "lab up"; finish; exit 1; }
+lab_fresh # ClickHouse on the old ensemble, as lab up makes it
 for t in "${TASKS[@]}"; do "$LAB_DIR/bin/writer.sh" stop "$t" >/dev/null; done
 cp "$LAB_DIR/ck/ck1/metrika.xml" "$W/ck1.orig"; cp "$LAB_DIR/ck/ck2/metrika.xml" "$W/ck2.orig"
 answer() { # start-new fails (read-only replicas): skip it; verify-new fails: skip it too

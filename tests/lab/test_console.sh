@@ -13,8 +13,7 @@ CUT="$root/cutover"; INV="$here/inventory.yaml"
 W=$(mktemp -d /tmp/cutover-console-XXXXXX)
 S=cutover-console-test
 trap 'tmux kill-session -t $S 2>/dev/null; [ -n "${KEEP:-}" ] || rm -rf "$W"' EXIT
-"$LAB" wipe >/dev/null 2>&1
-"$LAB" up >/dev/null || { not_ok "lab up"; finish; exit 1; }
+lab_fresh
 A=$W/a.db
 tmux kill-session -t $S 2>/dev/null
 tmux new-session -d -s $S -x 120 -y 40 \
@@ -46,7 +45,7 @@ keys Enter
 check "Enter opens the confirmation with the plan" wait_screen "confirm stop-writers"
 wait_screen "type the step id to run it" 15 >/dev/null
 type_line yes
-sleep 2
+wait_screen "type stop-writers to run it" 10 >/dev/null # the answer was read
 check_eq "'yes' confirms nothing for a step not marked simple" 0 "$(q "select count(*) from events where kind='confirm'")"
 check "and the dialog says what to type" wait_screen "type stop-writers to run it"
 type_line stop-writers
@@ -84,7 +83,7 @@ check_eq "and both are on the confirmation" '["alice","bob"]' \
 
 # a Chinese title does not push the columns after it: the pane border and the
 # elapsed column sit at the same display column on every row
-sleep 1
+wait_screen "^.✓ stop-new " 10 >/dev/null
 rows=$(screen | grep -E '^.[✓·] (stop-writers|leader|stop-new|wipe-new) ')
 border=$(while IFS= read -r l; do printf '%s\n' "${l%%│*}" | wc -L; done <<<"$rows" | sort -u)
 check_eq "the step list's border is at column 52 on every row" 52 "$border"
@@ -111,15 +110,18 @@ check "a SIGSTOPped node shows as no answer" wait_screen "$hung  *no answer" 30
 t0=$(date +%s%N); keys '?'
 check "keys are still answered (? shows the keys)" wait_screen "this list; any key closes it" 2
 t1=$(date +%s%N); echo "  (help appeared in $(( (t1 - t0) / 1000000 )) ms with $hung hung)"
-keys x; sleep 3
+keys x
 check "its age grows while it hangs" wait_screen "$hung  *no answer *0:0[3-9]\|$hung  *no answer *0:[1-5]" 15
 kill -CONT "$(cat "$LAB_DIR/zk/$hung/data/zookeeper_server.pid")"
 
 # tmux shrinks to its smallest client: 80x24 and back
-tmux resize-window -t $S -x 80 -y 24; sleep 1
+tmux resize-window -t $S -x 80 -y 24
+wait_width() { for _ in $(seq 50); do [ "$(screen | wc -L)" -le "$1" ] && screen | grep -q 'stop-writers' && return 0; sleep 0.1; done; }
+wait_width 80
 check "at 80x24 no line is wider than the window" test "$(screen | wc -L)" -le 80
 check "and the steps and the nodes pane are there" bash -c "$(declare -f screen); S=$S; screen | grep -q 'stop-writers' && screen | grep -q 'ZooKeeper nodes'"
-tmux resize-window -t $S -x 120 -y 40; sleep 1
+tmux resize-window -t $S -x 120 -y 40
+for _ in $(seq 50); do [ "$(screen | grep -c '│')" -ge 30 ] && break; sleep 0.1; done
 check "back at 120x40 the layout is whole again" bash -c "$(declare -f screen); S=$S; [ \$(screen | grep -c '│') -ge 30 ] && screen | grep -q 'wipe-new'"
 
 # move the new ensemble's data aside, then leave
@@ -134,5 +136,4 @@ check "the output search shows its text right after the label" wait_screen "outp
 keys q
 check "q leaves the console" wait_screen "CONSOLE-EXITED" 15
 check "who did what is in the audit" test "$(q "select count(distinct operator) from events where kind='confirm'")" -eq 1
-"$LAB" wipe >/dev/null 2>&1
 finish

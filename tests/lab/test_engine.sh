@@ -6,7 +6,7 @@
 # notes from outside, and audit verify catching edited and deleted events.
 set -u
 . "$(dirname "$0")/testlib.sh"
-"$LAB" up >/dev/null || { not_ok "lab up"; finish; exit 1; }
+lab_fresh
 
 W=$(mktemp -d /tmp/cutover-engine-XXXXXX)
 export CORE_DIR=$W
@@ -98,7 +98,8 @@ done
 K=$W/k.db; rm -f "$W/ran"
 { printf 'yes\nyes\n'; sleep 30; } | "$CUT" run "$RB" -i "$INV" --audit "$K" --plain --operator alice >"$W/out" 2>&1 &
 for _ in $(seq 100); do grep -q "line 2" "$W/out" && break; sleep 0.1; done
-pkill -9 -f "cutover run $RB" ; sleep 0.5
+pkill -9 -f "cutover run $RB"
+for _ in $(seq 50); do pgrep -f "cutover run $RB" >/dev/null || break; sleep 0.1; done
 check "an outside kill -9 mid-output leaves a verifiable audit" "$CUT" audit verify --audit "$K"
 check_eq "the lines streamed before the kill are in the audit" "line 1" \
   "$(q "$K" "select json_extract(payload,'\$.text') from events where kind='output' and step='two' order by seq limit 1" | head -1)"

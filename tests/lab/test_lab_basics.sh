@@ -5,9 +5,10 @@
 set -u
 . "$(dirname "$0")/testlib.sh"
 
-# A fresh lab, as on a new machine: the znode counts below depend on it.
-"$LAB" wipe >/dev/null 2>&1
-"$LAB" up >/dev/null || { not_ok "lab up"; finish; exit 1; }
+# The lab as a fresh start leaves it (the znode counts below depend on it):
+# a reset to the baseline the first start saved. Run last by tests/run-lab.sh,
+# since it ends with lab down.
+lab_fresh
 ok "lab up"
 pids_before=$(cat "$LAB_DIR"/zk/*/data/zookeeper_server.pid "$LAB_DIR"/ck/*/clickhouse-server.pid | sort)
 "$LAB" up >/dev/null
@@ -39,7 +40,7 @@ for a in "${OLD[@]}" "${NEW[@]}" "${CK[@]}"; do
 done
 
 # Rows a writer reports written are on both replicas, no more, no fewer.
-sleep 3
+writers_write
 "$LAB_DIR/bin/writer.sh" stop 2948 >/dev/null
 written=$("$LAB_DIR/bin/writer.sh" rows 2948)
 check "writer 2948 wrote rows ($written)" test "$written" -gt 0

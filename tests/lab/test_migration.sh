@@ -10,9 +10,8 @@ set -u
 . "$here/drive.sh"
 CUT="$root/cutover"; INV="$here/inventory.yaml"
 W=$(mktemp -d /tmp/cutover-migration-XXXXXX); trap 'rm -rf "$W"' EXIT
-"$LAB" wipe >/dev/null 2>&1
-"$LAB" up >/dev/null || { not_ok "lab up"; finish; exit 1; }
-sleep 3
+lab_fresh
+writers_write
 A=$W/migration.db
 drive "$W/out" "$CUT" run "$root/runbooks/zk-migration.yaml" -i "$INV" --audit "$A" --plain --operator alice
 rc=$?
@@ -33,14 +32,14 @@ check_eq "ck show says both point at the new ensemble" "new new" \
 leader=$(for a in "${NEW[@]}"; do [ "$(srvr "$a" | sed -n 's/^Mode: //p')" = leader ] && echo "$a"; done)
 check "ClickHouse's sessions are on the new ensemble" \
   test "$(curl -sf "http://$leader:8080/commands/mntr" | jq '.global_sessions')" -ge 2
-sleep 3
+writers_write # on the new ensemble
 for t in "${TASKS[@]}"; do "$LAB_DIR/bin/writer.sh" stop "$t" >/dev/null; done
 check "every acknowledged row is on both replicas" rows_match
 check "audit verify passes" "$CUT" audit verify --audit "$A" >/dev/null
 
 # ---- and back: runbooks/zk-rollback.yaml carries the new ensemble's state home ----------
 for t in "${TASKS[@]}"; do "$LAB_DIR/bin/writer.sh" start "$t" >/dev/null; done
-sleep 3
+writers_write
 B=$W/rollback.db
 SECOND_OPERATOR=alice drive "$W/out" "$CUT" run "$root/runbooks/zk-rollback.yaml" -i "$INV" --audit "$B" --plain --operator bob
 rc=$?
@@ -54,9 +53,8 @@ check "the old ensemble's data was moved aside, not deleted" test -n "$(ls -d "$
 leader=$(for a in "${OLD[@]}"; do [ "$(srvr "$a" | sed -n 's/^Mode: //p')" = leader ] && echo "$a"; done)
 check "ClickHouse's sessions are back on the old ensemble" \
   test "$(curl -sf "http://$leader:8080/commands/mntr" | jq '.global_sessions')" -ge 2
-sleep 3
+writers_write # back on the old ensemble
 for t in "${TASKS[@]}"; do "$LAB_DIR/bin/writer.sh" stop "$t" >/dev/null; done
 check "every acknowledged row, old and new, is on both replicas after the rollback" rows_match
 check "the rollback's audit verifies" "$CUT" audit verify --audit "$B" >/dev/null
-"$LAB" wipe >/dev/null 2>&1
 finish

@@ -10,16 +10,12 @@ set -u
 CUT="$root/cutover"; INV="$here/inventory.yaml"; RB="$here/shell-cutover.yaml"
 W=$(mktemp -d /tmp/cutover-shell-XXXXXX); trap 'rm -rf "$W"' EXIT
 
-fresh_lab() {
-  "$LAB" wipe >/dev/null 2>&1
-  "$LAB" up >/dev/null || { not_ok "lab up"; finish; exit 1; }
-}
 stop_writers() { for t in "${TASKS[@]}"; do "$LAB_DIR/bin/writer.sh" stop "$t" >/dev/null; done; }
 ensemble_of() { grep -o '127\.0\.[12]\.' "$LAB_DIR/ck/$1/metrika.xml" | sort -u | tr -d '\n'; }
 
 # ---- the cutover, start to end ---------------------------------------------------------
-fresh_lab
-sleep 3 # let the writers write
+lab_fresh
+writers_write
 answers=(yes  yes yes ""  yes bob  yes  yes bob  yes bob  yes bob  yes  yes  yes bob  yes  yes  yes  yes)
 A=$W/cutover.db
 printf '%s\n' "${answers[@]}" | "$CUT" run "$RB" -i "$INV" --audit "$A" --plain --operator alice >"$W/out" 2>&1
@@ -42,12 +38,12 @@ check "ClickHouse's sessions are on the new ensemble" \
   test "$(curl -sf "http://$leader:8080/commands/mntr" | jq '.global_sessions')" -ge 2
 check "the new ensemble holds ClickHouse's metadata" \
   test "$(srvr "$leader" | sed -n 's/^Node count: //p')" -ge 300
-sleep 3; stop_writers
+writers_write; stop_writers
 check "every acknowledged row is on both replicas after the cutover" rows_match
 
 # ---- a cutover killed mid-way, resumed into its rollback ---------------------------------------
-fresh_lab
-sleep 2
+lab_fresh
+writers_write
 R=$W/rollback.db
 printf '%s\n' "${answers[@]}" | CUTOVER_TEST_CRASH=after-intent:switch-clickhouse \
   "$CUT" run "$RB" -i "$INV" --audit "$R" --plain --operator alice >"$W/out" 2>&1
@@ -61,7 +57,6 @@ check_eq "run 2 is the rollback, child of run 1" "1 succeeded" "$(sqlite3 "$R" "
 check_eq "ck1's metrika.xml points at the old ensemble again" "127.0.1." "$(ensemble_of ck1)"
 check_eq "ck2's metrika.xml points at the old ensemble again" "127.0.1." "$(ensemble_of ck2)"
 check "audit verify passes across both runs" "$CUT" audit verify --audit "$R"
-sleep 3; stop_writers
+writers_write; stop_writers
 check "every acknowledged row is on both replicas after the rollback" rows_match
-"$LAB" wipe >/dev/null 2>&1
 finish

@@ -4,7 +4,7 @@
 # SIGSTOPped one as "no answer" within the timeout while the others still report.
 set -u
 . "$(dirname "$0")/testlib.sh"
-"$LAB" up >/dev/null || { not_ok "lab up"; finish; exit 1; }
+lab_fresh
 CUT="$root/cutover"; INV="$here/inventory.yaml"
 json=$("$CUT" status -i "$INV" --format json)
 check_eq "six nodes are reported" 6 "$(jq length <<<"$json")"
@@ -13,7 +13,8 @@ for a in "${OLD[@]}" "${NEW[@]}"; do
 done
 check_eq "each ensemble has one leader" "1 1" \
   "$(jq -r '[.[] | select(.ensemble == "old" and .role == "leader")] | length' <<<"$json") $(jq -r '[.[] | select(.ensemble == "new" and .role == "leader")] | length' <<<"$json")"
-check_eq "the figures come from the AdminServer" admin "$(jq -r '.[0].source' <<<"$json")"
+check_eq "the figures come from every node's AdminServer" "admin admin admin admin admin admin" \
+  "$(jq -r '.[] | .source + (if .fallback != "" then " (" + .fallback + ")" else "" end)' <<<"$json" | paste -sd' ')"
 leader=$(jq -r '.[] | select(.ensemble == "old" and .role == "leader") | .host' <<<"$json")
 check "the old leader reports its synced followers" test "$(jq -r --arg h "$leader" '.[] | select(.host == $h) | .synced_followers' <<<"$json")" -eq 2
 z=$(jq -r --arg h "$leader" '.[] | select(.host == $h) | .zxid' <<<"$json")
@@ -33,4 +34,13 @@ check "and the table comes within a few timeouts (${took} ms)" test "$took" -lt 
 "$LAB_DIR/zk/new2/bin/zkServer.sh" stop >/dev/null 2>&1
 check "a stopped node shows as down" grep -q "^new      new2 .*down" <<<"$("$CUT" status -i "$INV")"
 "$LAB_DIR/zk/new2/bin/zkServer.sh" start >/dev/null 2>&1
+# an AdminServer that does not answer: the probe falls back to four-letter words and says why
+W=$(mktemp -d /tmp/cutover-status-XXXXXX); trap 'rm -rf "$W"' EXIT
+sed 's/- {myid: 1, host: 127.0.1.1}/- {myid: 1, host: 127.0.1.1, admin_port: 1}/' "$INV" >"$W/inv.yaml"
+json=$("$CUT" status -i "$W/inv.yaml" --format json)
+check_eq "without its AdminServer old1 is read over four-letter words" "4lw srvr+mntr" \
+  "$(jq -r '.[] | select(.node == "old1") | .source' <<<"$json")"
+check "and the probe says why it fell back" grep -q "^AdminServer: .*127.0.1.1:1" \
+  <<<"$(jq -r '.[] | select(.node == "old1") | .fallback' <<<"$json")"
+check "the text table says it too" grep -q "(AdminServer: .*127.0.1.1:1" <<<"$("$CUT" status -i "$W/inv.yaml")"
 finish

@@ -6,7 +6,7 @@
 # marked ssh.local is reached without SSH.
 set -u
 . "$(dirname "$0")/testlib.sh"
-"$LAB" up >/dev/null || { not_ok "lab up"; finish; exit 1; }
+lab_fresh
 out=$("$root/build/lab/xport_test" 2>&1); rc=$?
 printf '%s\n' "$out" | sed 's/^/  /'
 n_ok=$(printf '%s\n' "$out" | grep -c '^\[       OK \]')

@@ -6,7 +6,7 @@
 # myid stays, and the ensemble forms again.
 set -u
 . "$(dirname "$0")/testlib.sh"
-"$LAB" up >/dev/null || { not_ok "lab up"; finish; exit 1; }
+lab_fresh
 CUT="$root/cutover"; INV="$here/inventory.yaml"
 W=$(mktemp -d /tmp/cutover-zkact-XXXXXX); trap 'rm -rf "$W"' EXIT
 role() { srvr "$1" | sed -n 's/^Mode: //p'; }

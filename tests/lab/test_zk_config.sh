@@ -6,7 +6,7 @@
 # one as a .bak file.
 set -u
 . "$(dirname "$0")/testlib.sh"
-"$LAB" up >/dev/null || { not_ok "lab up"; finish; exit 1; }
+lab_fresh
 CUT="$root/cutover"
 W=$(mktemp -d /tmp/cutover-zkconfig-XXXXXX); trap 'rm -rf "$W"' EXIT
 inventory() { # metrics port

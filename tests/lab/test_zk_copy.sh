@@ -8,8 +8,7 @@ set -u
 . "$(dirname "$0")/testlib.sh"
 CUT="$root/cutover"; INV="$here/inventory.yaml"; RB="$here/zk-copy.yaml"
 W=$(mktemp -d /tmp/cutover-zkcopy-XXXXXX); trap 'exec 7>&- 2>/dev/null; rm -rf "$W"' EXIT
-"$LAB" wipe >/dev/null 2>&1
-"$LAB" up >/dev/null || { not_ok "lab up"; finish; exit 1; }
+lab_fresh
 role() { srvr "$1" | sed -n 's/^Mode: //p'; }
 leader_of() { for n in 1 2 3; do [ "$(role "$2.$n")" = leader ] && echo "$1$n"; done; }
 start_run() { # audit
@@ -20,7 +19,7 @@ start_run() { # audit
 }
 say() { printf '%s\n' "$@" >&7; }
 wait_for() { # pattern [count]
-  for _ in $(seq 900); do [ "$(grep -c -- "$1" "$W/out")" -ge "${2:-1}" ] && return 0; sleep 0.2; done
+  for _ in $(seq 3600); do [ "$(grep -c -- "$1" "$W/out")" -ge "${2:-1}" ] && return 0; sleep 0.05; done
   echo "  (timed out waiting for '$1')"; tail -5 "$W/out"; return 1
 }
 end_run() { exec 7>&-; wait "$run_pid"; }
@@ -163,5 +162,4 @@ check "ck.verify fails naming detached-parts" grep -q "checks failed: .*detached
   <<<"$(sqlite3 "$W/lost.db" "select payload from events where kind='step_end' and step='verify'")"
 check "and names the part ClickHouse set aside in lab.rt_2948" grep -q "detached-parts .*FAIL.*lab\.rt_2948/\(ignored\|unexpected\)_" \
   <<<"$(sqlite3 "$W/lost.db" "select json_extract(payload,'\$.text') from events where kind='output' and step='verify'")"
-"$LAB" wipe >/dev/null 2>&1
 finish

@@ -7,19 +7,28 @@
 # missing middle log or a torn one is refused, never replayed over.
 set -u
 . "$(dirname "$0")/testlib.sh"
-"$LAB" up >/dev/null || { not_ok "lab up"; finish; exit 1; }
+lab_fresh
 CUT="$root/cutover"
 W=$(mktemp -d /tmp/cutover-zkfiles-XXXXXX); trap 'rm -rf "$W"' EXIT
 CP=/usr/share/java/zookeeper.jar:/usr/share/java/slf4j-api.jar:/usr/share/java/slf4j-simple.jar:/usr/share/java/commons-cli.jar
 leader_now() { for n in 1 2 3; do [ "$(srvr 127.0.1.$n | sed -n 's/^Mode: //p')" = leader ] && echo "old$n"; done; }
+# The writers write again after a restart: the leader has a log of its current
+# epoch with some transactions in it (log names are the first zxid, in hex).
+epoch_logged() {
+  local l z
+  l=$(leader_now); [ -n "$l" ] || return 1
+  z=$(srvr "127.0.1.${l#old}" | sed -n 's/^Zxid: //p'); [ -n "$z" ] || return 1
+  [ $((z & 0xffffffff)) -ge 100 ] || return 1
+  ls "$LAB_DIR/zk/$l/log/version-2/" | grep -q "^log\.$(printf '%x' $((z >> 32)))[0-9a-f]\{8\}\$"
+}
 # Restarting the whole ensemble gives every node a new log once writes go on,
 # and the new leader a clean snapshot: a fresh lab then has several of each.
 # Twice, so that a fallback to an older snapshot has a chain of three logs.
 for round in 1 2; do
   for n in 1 2 3; do "$LAB_DIR/zk/old$n/bin/zkServer.sh" stop >/dev/null 2>&1; done
   for n in 1 2 3; do "$LAB_DIR/zk/old$n/bin/zkServer.sh" start >/dev/null 2>&1; done
-  for _ in $(seq 120); do [ -n "$(leader_now)" ] && break; sleep 0.5; done
-  sleep 8 # the writers write again: a log in the new epoch
+  for _ in $(seq 300); do epoch_logged && break; sleep 0.2; done
+  epoch_logged || not_ok "round $round: the writers wrote a log in the new epoch within 60 s"
 done
 leader=$(leader_now)
 # a still copy of the leader's files: the live ones grow while we read

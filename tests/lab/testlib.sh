@@ -21,8 +21,25 @@ check_eq() { # description expected actual
 }
 finish() {
   echo "$_name: $_pass passed, $_fail failed"
+  # run alone (not by tests/run-lab.sh), the lab stays up for the next one
+  [ -n "${CUTOVER_LAB_SHARED:-}" ] || [ ! -d "${LAB_DIR:-/nonexistent}/ssh" ] ||
+    echo "  (the lab in $LAB_DIR stays up for the next scenario; stop it with: make lab-down LAB_DIR=$LAB_DIR)"
   [ "$_fail" -eq 0 ]
 }
+
+# The lab every scenario starts from: the old ensemble serving ClickHouse, the
+# new one empty, the writers writing. The scenarios share one lab: this puts
+# back what the one before changed (tests/lab/lab.sh reset says what).
+lab_fresh() {
+  local out
+  if ! out=$("$LAB" reset 2>&1); then
+    printf '%s\n' "$out" | tail -20 | sed 's/^/  | /'
+    not_ok "lab reset"; finish; exit 1
+  fi
+  printf '%s\n' "$out" | grep -E '^lab: (reset|saving|starting)' | sed 's/^/  /'
+}
+# Each writer has had one more batch acknowledged: rows are flowing.
+writers_write() { "$LAB" wait-writers || not_ok "the writers write"; }
 
 srvr() { timeout 2 bash -c "exec 3<>/dev/tcp/$1/2181 && printf srvr >&3 && cat <&3" 2>/dev/null || true; }
 ck() { clickhouse-client --host "$1" --port 9000 --connect_timeout 3 --receive_timeout 60 --query "$2"; }
@@ -32,13 +49,18 @@ lab_ssh() { # addr command...
     -o StrictHostKeyChecking=yes -o BatchMode=yes -o ConnectTimeout=5 "$(id -un)@$a" "$@"
 }
 rows_match() { # every row a writer was told was written is on both replicas
-  local t c want got bad=0
+  local t c got want bad=0 sync="" count="" n
   for t in "${TASKS[@]}"; do
-    want=$("$LAB_DIR/bin/writer.sh" rows "$t")
-    for c in "${CK[@]}"; do
-      ck "$c" "SYSTEM SYNC REPLICA lab.rt_$t" >/dev/null 2>&1
-      got=$(ck "$c" "SELECT count() FROM lab.rt_$t")
-      [ "$got" = "$want" ] || { echo "    task $t on $c: $got rows, writer acknowledged $want"; bad=1; }
+    sync+="SYSTEM SYNC REPLICA lab.rt_$t; "
+    count+="${count:+ UNION ALL }SELECT $t, count() FROM lab.rt_$t"
+  done
+  for c in "${CK[@]}"; do # one client per replica: its start costs more than the queries
+    got=$(clickhouse-client --host "$c" --port 9000 --connect_timeout 3 --receive_timeout 60 --multiquery \
+      --query "$sync$count FORMAT TSV" 2>&1)
+    for t in "${TASKS[@]}"; do
+      want=$("$LAB_DIR/bin/writer.sh" rows "$t")
+      n=$(awk -v t="$t" '$1 == t {print $2}' <<<"$got")
+      [ "$n" = "$want" ] || { echo "    task $t on $c: ${n:-no answer ($got)} rows, writer acknowledged $want"; bad=1; }
     done
   done
   return $bad

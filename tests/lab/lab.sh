@@ -361,7 +361,8 @@ restore_old() {
 # emptied only when it changed; what is down starts.
 reset() {
   if [ "$(cat "$BASE/fingerprint" 2>/dev/null)" != "$(fingerprint)" ]; then
-    [ -d "$BASE" ] && say "reset: the lab's scripts changed since its baseline was saved; starting it anew"
+    if [ -d "$BASE" ]; then say "reset: the lab's scripts changed since its baseline was saved; starting it anew"
+    elif [ -d "$LAB_DIR" ]; then say "reset: $LAB_DIR has no baseline (an older lab.sh made it); starting it anew"; fi
     [ -d "$LAB_DIR" ] && wipe
     up
     return

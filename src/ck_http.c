@@ -2,6 +2,8 @@
  * ck_http: queries to a ClickHouse node over its HTTP interface (libcurl).
  * The user comes from the inventory and the password from the environment
  * variable it names, so neither is ever in a file, the audit or the screen.
+ * Names a server sends back (databases, tables, paths) are hostile text:
+ * they reach SQL only through ck_table_sql, a shell only quoted.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,4 +52,64 @@ long long ck_number(const struct inv_ck_node *ck, const char *sql, int timeout_m
 long long ck_readonly_replicas(const struct inv_ck_node *ck, int timeout_ms, struct cut_err *err)
 {
 	return ck_number(ck, "SELECT count() FROM system.replicas WHERE is_readonly", timeout_ms, err);
+}
+
+void ck_tsv_unescape(char *s)
+{
+	char *w = s;
+	for (const char *p = s; *p; p++) {
+		if (*p != '\\' || p[1] == '\0') {
+			*w++ = *p;
+			continue;
+		}
+		switch (*++p) {
+		case 't': *w++ = '\t'; break;
+		case 'n': *w++ = '\n'; break;
+		case 'r': *w++ = '\r'; break;
+		case 'b': *w++ = '\b'; break;
+		case 'f': *w++ = '\f'; break;
+		case '0': *w++ = '\0'; break; /* cuts the name: it is refused where used */
+		default: *w++ = *p; break;    /* \\, \', and anything else stands for itself */
+		}
+	}
+	*w = '\0';
+}
+
+/* name backquoted, its backslashes and backquotes escaped: one identifier whatever it holds */
+static size_t put_ident(char *out, const char *name)
+{
+	size_t k = 0;
+	out[k++] = '`';
+	for (const char *p = name; *p; p++) {
+		if (*p == '`' || *p == '\\')
+			out[k++] = '\\';
+		out[k++] = *p;
+	}
+	out[k++] = '`';
+	return k;
+}
+
+char *ck_table_sql(const char *verb, const char *db, const char *table)
+{
+	size_t n = strlen(verb) + 2 * (strlen(db) + strlen(table)) + 8;
+	char *sql = malloc(n);
+	if (sql == NULL)
+		return NULL;
+	size_t k = (size_t)snprintf(sql, n, "%s ", verb);
+	k += put_ident(sql + k, db);
+	sql[k++] = '.';
+	k += put_ident(sql + k, table);
+	sql[k] = '\0';
+	return sql;
+}
+
+int ck_tsv_split(char *line, char **fields, int n)
+{
+	int got = 0;
+	for (char *f = line; f && got < n; got++) {
+		fields[got] = f;
+		if ((f = strchr(f, '\t')) != NULL)
+			*f++ = '\0';
+	}
+	return got;
 }

@@ -47,23 +47,27 @@ int ck_row_counts(const struct inv_ck_node *ck, char **out, struct cut_err *err)
 {
 	char *tables = NULL;
 	*out = NULL;
-	int rc = ck_query(ck, "SELECT database || '.' || name FROM system.tables WHERE engine LIKE 'Replicated%' "
+	int rc = ck_query(ck, "SELECT database, name FROM system.tables WHERE engine LIKE 'Replicated%' "
 			      "AND database != 'system' ORDER BY database, name", 30000, &tables, err);
 	size_t cap = 1, len = 0;
 	char *acc = calloc(1, cap);
 	char *save = NULL;
 	for (char *t = rc == CUT_OK ? strtok_r(tables, "\n", &save) : NULL; t && acc; t = strtok_r(NULL, "\n", &save)) {
-		if (strstr(t, "cutover_canary"))
+		char *f[2], shown[300];
+		if (ck_tsv_split(t, f, 2) != 2 || strncmp(f[1], "cutover_canary", 14) == 0)
 			continue;
-		char sql[300];
-		snprintf(sql, sizeof sql, "SELECT count() FROM %s", t);
-		long long n = ck_number(ck, sql, 60000, err);
+		snprintf(shown, sizeof shown, "%.140s.%.140s", f[0], f[1]); /* as sent: escaped, one line */
+		ck_tsv_unescape(f[0]);
+		ck_tsv_unescape(f[1]);
+		char *sql = ck_table_sql("SELECT count() FROM", f[0], f[1]);
+		long long n = sql ? ck_number(ck, sql, 60000, err) : (cut_fail(err, CUT_ENOMEM, "out of memory"), -1);
+		free(sql);
 		if (n < 0) {
 			rc = err->code;
 			break;
 		}
-		char item[300];
-		int k = snprintf(item, sizeof item, "%s=%lld;", t, n);
+		char item[320];
+		int k = snprintf(item, sizeof item, "%s=%lld;", shown, n);
 		char *g = realloc(acc, cap + len + (size_t)k + 1);
 		if (g == NULL)
 			break;
@@ -171,20 +175,23 @@ int ck_detached_parts(struct act_run *r, const struct inv_ck_node *ck, char **ou
 			 "WHERE reason IN ('ignored', 'unexpected') ORDER BY 1", 30000, out, &qe) == CUT_OK)
 		return CUT_OK;
 	char *paths = NULL;
-	int rc = ck_query(ck, "SELECT database || '.' || name, data_path FROM system.tables WHERE engine LIKE "
-			      "'Replicated%' ORDER BY 1", 30000, &paths, err);
+	int rc = ck_query(ck, "SELECT database, name, data_path FROM system.tables WHERE engine LIKE "
+			      "'Replicated%' ORDER BY database, name", 30000, &paths, err);
 	if (rc != CUT_OK)
 		return rc;
 	struct arena *a = act_arena(r);
 	const char *script = "";
 	char *save = NULL;
 	for (char *l = strtok_r(paths, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
-		char *tab = strchr(l, '\t');
-		if (tab == NULL)
+		char *f[3];
+		if (ck_tsv_split(l, f, 3) != 3)
 			continue;
-		*tab = '\0';
-		script = arena_printf(a, "%sls -1 %s/detached 2>/dev/null | grep -E '^(ignored|unexpected)_' | sed 's|^|%s/|'; ",
-				      script, subst_shell_quote(a, tab + 1), l);
+		/* the name as sent (escaped, one line) and the path go in as quoted words, never as code */
+		const char *shown = subst_shell_quote(a, arena_printf(a, "%s.%s", f[0], f[1]));
+		ck_tsv_unescape(f[2]);
+		script = arena_printf(a, "%sls -1 %s/detached 2>/dev/null | grep -E '^(ignored|unexpected)_' | "
+				      "while IFS= read -r p; do printf '%%s/%%s\\n' %s \"$p\"; done; ",
+				      script, subst_shell_quote(a, f[2]), shown);
 	}
 	free(paths);
 	int status;
@@ -279,12 +286,17 @@ int ck_verify_run(struct act_run *r, struct cut_err *err)
 	t0 = xp_now_ms();
 	char *tables = NULL;
 	struct cut_err e;
-	int rc = ck_query(ck, "SELECT database || '.' || table FROM system.replicas", 30000, &tables, &e);
+	int rc = ck_query(ck, "SELECT database, table FROM system.replicas", 30000, &tables, &e);
 	char *save = NULL;
 	for (char *t = rc == CUT_OK ? strtok_r(tables, "\n", &save) : NULL; t && rc == CUT_OK; t = strtok_r(NULL, "\n", &save)) {
-		char sql[300], *out = NULL;
-		snprintf(sql, sizeof sql, "SYSTEM SYNC REPLICA %s", t);
-		rc = ck_query(ck, sql, 120000, &out, &e);
+		char *f[2], *out = NULL;
+		if (ck_tsv_split(t, f, 2) != 2)
+			continue;
+		ck_tsv_unescape(f[0]);
+		ck_tsv_unescape(f[1]);
+		char *sql = ck_table_sql("SYSTEM SYNC REPLICA", f[0], f[1]);
+		rc = sql ? ck_query(ck, sql, 120000, &out, &e) : cut_fail(&e, CUT_ENOMEM, "out of memory");
+		free(sql);
 		free(out);
 	}
 	free(tables);

@@ -26,4 +26,15 @@ int ck_metrika_hosts(struct ssh_pool *pool, const struct inventory *inv, const s
 /* Replicas of the server that are read-only now (system.replicas), or -1 with err. */
 long long ck_readonly_replicas(const struct inv_ck_node *ck, int timeout_ms, struct cut_err *err);
 
+/*
+ * Names a server sends back are hostile text. Its TabSeparated answers escape
+ * them (\t, \n, \\, \' ...): ck_tsv_split cuts a line at its tabs (in place, up
+ * to n fields, returns how many), ck_tsv_unescape undoes the escapes in place.
+ * ck_table_sql gives "VERB `db`.`table`" (malloc'd, NULL on no memory) with
+ * both names quoted as ClickHouse identifiers, whatever bytes they hold.
+ */
+int ck_tsv_split(char *line, char **fields, int n);
+void ck_tsv_unescape(char *s);
+char *ck_table_sql(const char *verb, const char *db, const char *table);
+
 #endif

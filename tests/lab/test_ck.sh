@@ -12,6 +12,16 @@ W=$(mktemp -d /tmp/cutover-ck-XXXXXX); trap 'rm -rf "$W"' EXIT
 lab_fresh # ClickHouse on the old ensemble, as lab up makes it
 for t in "${TASKS[@]}"; do "$LAB_DIR/bin/writer.sh" stop "$t" >/dev/null; done
 cp "$LAB_DIR/ck/ck1/metrika.xml" "$W/ck1.orig"; cp "$LAB_DIR/ck/ck2/metrika.xml" "$W/ck2.orig"
+# Anyone who can create a table names it: this name is a shell command and breaks SQL built
+# by pasting. ck.stop and ck.verify list its detached parts, count and sync it below.
+marker=$W/injected
+hostile="x'; touch $marker; echo \`id\` '"
+for c in "${CK[@]}"; do
+  ck "$c" "CREATE TABLE lab.\`${hostile//\`/\\\`}\` (n UInt32) ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/lab/hostile', '{replica}') ORDER BY n" ||
+    not_ok "the table with a hostile name was created on $c"
+done
+ck "${CK[0]}" "INSERT INTO lab.\`${hostile//\`/\\\`}\` VALUES (1), (2), (3)" || not_ok "rows went into it"
+ck "${CK[1]}" "SYSTEM SYNC REPLICA lab.\`${hostile//\`/\\\`}\`" || not_ok "and reached the other replica"
 answer() { # start-new fails (read-only replicas): skip it; verify-new fails: skip it too
   case $1 in
     "second operator: ") echo bob ;;
@@ -39,6 +49,9 @@ check "ck.verify fails there, naming replicas-writable" grep -q "checks failed: 
 check "ck.verify on the empty ensemble also finds ClickHouse's sessions hold nothing there" grep -q "checks failed: .*zookeeper-is-target" <<<"$(q "select payload from events where kind='step_end' and step='verify-new'")"
 check "and back on old, its replicas' is_active is held on old" grep -q "check zookeeper-is-target *pass .*is_active is held on old" <<<"$(q "select payload from events where kind='output' and step='verify-old'")"
 check "ck.verify passes back on the old ensemble" grep -q '"ok":true' <<<"$(q "select payload from events where kind='step_end' and step='verify-old'")"
+check "no command in a table's name ran on the ClickHouse hosts" test ! -e "$marker"
+check "ck.stop counted the rows of the table with that name" \
+  test "$(q "select count(*) from events where kind='fact' and step='stop' and payload like '%touch%=3;%'")" -eq 2
 for n in ck1 ck2; do
   check "$n's metrika.xml is byte for byte the original after the round trip" cmp -s "$W/$n.orig" "$LAB_DIR/ck/$n/metrika.xml"
   check_eq "$n kept two backups" 2 "$(ls "$LAB_DIR/ck/$n/"metrika.xml.2* | wc -l)"

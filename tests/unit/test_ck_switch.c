@@ -91,11 +91,30 @@ static void test_ck_switch_refuses_broken_and_sectionless_files(void **state)
 	free(s);
 }
 
+/* Names from a server are hostile: they reach SQL as one quoted identifier each. */
+static void test_ck_hostile_table_names_are_quoted_identifiers(void **state)
+{
+	(void)state;
+	char line[] = "lab\tx\\'; touch m; echo \\'\\tq`\\\\\textra";
+	char *f[3];
+	assert_int_equal(ck_tsv_split(line, f, 3), 3);
+	assert_string_equal(f[2], "extra");
+	ck_tsv_unescape(f[1]);
+	assert_string_equal(f[1], "x'; touch m; echo '\tq`\\");
+	char *sql = ck_table_sql("SYSTEM SYNC REPLICA", f[0], f[1]);
+	assert_string_equal(sql, "SYSTEM SYNC REPLICA `lab`.`x'; touch m; echo '\tq\\`\\\\`");
+	free(sql);
+	char two[] = "a\t\tc";
+	assert_int_equal(ck_tsv_split(two, f, 3), 3); /* an empty field is a field */
+	assert_string_equal(f[1], "");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ck_switch_replaces_only_the_nodes_and_round_trips),
 		cmocka_unit_test(test_ck_switch_refuses_broken_and_sectionless_files),
+		cmocka_unit_test(test_ck_hostile_table_names_are_quoted_identifiers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -137,6 +137,21 @@ bool zk_file_zxid(const char *name, const char *prefix, uint64_t *zxid)
 
 /* ---- snapshots ------------------------------------------------------------------ */
 
+/* Why f is no file to read as ZooKeeper's (NULL: it is one, its size in *size).
+ * A directory named snapshot.5 is a directory, not a short snapshot. */
+static const char *not_regular(FILE *f, uint64_t *size)
+{
+	struct stat st;
+	if (fstat(fileno(f), &st) != 0)
+		return "cannot stat it";
+	if (S_ISDIR(st.st_mode))
+		return "not a regular file (a directory)";
+	if (!S_ISREG(st.st_mode))
+		return "not a regular file (a device, pipe or socket)";
+	*size = (uint64_t)st.st_size;
+	return NULL;
+}
+
 static int snap_fail(struct zk_snap *s, const char *why, uint64_t off)
 {
 	s->valid = false;
@@ -223,9 +238,12 @@ int zk_snap_read(const char *path, struct zk_snap *s, struct cut_err *err)
 	FILE *f = fopen(path, "rb");
 	if (f == NULL)
 		return cut_fail(err, CUT_EIO, "%s: %s", path, strerror(errno));
-	struct stat st;
-	if (fstat(fileno(f), &st) == 0)
-		s->size = (uint64_t)st.st_size;
+	const char *odd = not_regular(f, &s->size);
+	if (odd) {
+		fclose(f);
+		snprintf(s->error, sizeof s->error, "%s", odd);
+		return CUT_OK;
+	}
 	if (s->compression) {
 		fclose(f);
 		snprintf(s->error, sizeof s->error, "%s-compressed: recognised, not checked (and ZooKeeper 3.4 cannot read it)",
@@ -400,8 +418,16 @@ static int records(struct rd *r, struct zk_log *l)
 		}
 		if (len == 0)
 			break; /* the zero padding of a preallocated file */
-		if (len < 28 || len > (1 << 26)) {
+		/* The payload starts with the 32-byte TxnHeader (clientId, cxid,
+		 * zxid, time, type): anything shorter cannot be a transaction. */
+		if (len < 32 || len > (1 << 26)) {
 			rc = log_fail(l, false, "an impossible record length", at);
+			break;
+		}
+		/* A record that would run past the end of the file is cut short:
+		 * say so before allocating what its length claims. */
+		if (l->size && at + 12 + (uint64_t)len + 1 > l->size) {
+			rc = log_fail(l, true, "the last record is cut short", at);
 			break;
 		}
 		if ((size_t)len > cap) {
@@ -467,9 +493,12 @@ int zk_log_read_after(const char *path, uint64_t after, struct zk_log *l, struct
 	FILE *f = fopen(path, "rb");
 	if (f == NULL)
 		return cut_fail(err, CUT_EIO, "%s: %s", path, strerror(errno));
-	struct stat st;
-	if (fstat(fileno(f), &st) == 0)
-		l->size = (uint64_t)st.st_size;
+	const char *odd = not_regular(f, &l->size);
+	if (odd) {
+		fclose(f);
+		snprintf(l->error, sizeof l->error, "%s", odd);
+		return CUT_OK;
+	}
 	struct rd r = {.read = rd_file, .ud = f, .a = 1};
 	int32_t magic, version;
 	int64_t dbid;

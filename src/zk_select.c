@@ -7,6 +7,7 @@
  * walked, so a missing or torn middle log is refused instead of replayed over.
  */
 #include <dirent.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,7 +31,7 @@ static int list(const char *dir, const char *prefix, struct ent **out, size_t *n
 	*out = NULL;
 	*n = 0;
 	if (d == NULL)
-		return cut_fail(err, CUT_EIO, "cannot read %s", dir);
+		return cut_fail(err, CUT_EIO, "cannot read %s: %s", dir, strerror(errno));
 	size_t cap = 0;
 	struct dirent *e;
 	while ((e = readdir(d)) != NULL) {

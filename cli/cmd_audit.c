@@ -104,7 +104,7 @@ int cli_audit(int argc, char **argv)
 	struct audit *a;
 	struct audit_report rep;
 	struct cut_err err = {0};
-	if (audit_open(path, false, &a, &err) != CUT_OK || audit_verify(a, &rep, &err) != CUT_OK) {
+	if (audit_open_readonly(path, &a, &err) != CUT_OK || audit_verify(a, &rep, &err) != CUT_OK) {
 		fprintf(stderr, "cutover: %s\n", err.msg);
 		audit_close(a);
 		return CLI_FAIL;

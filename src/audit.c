@@ -109,6 +109,27 @@ static int migrate(struct audit *a, struct cut_err *err)
 	return CUT_OK;
 }
 
+/* The handle and its SQLite connection, flags SQLITE_OPEN_READWRITE or _READONLY. */
+static int connect_to(const char *path, int flags, struct audit **out, struct cut_err *err)
+{
+	struct audit *a = calloc(1, sizeof *a);
+	*out = NULL;
+	if (a == NULL || (a->path = strdup(path)) == NULL) {
+		free(a);
+		return cut_fail(err, CUT_ENOMEM, "out of memory opening the audit");
+	}
+	pthread_mutex_init(&a->lock, NULL);
+	if (sqlite3_open_v2(path, &a->db, flags | SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
+		int rc = audit_sql_fail(a, err, "opening");
+		audit_close(a);
+		return rc;
+	}
+	sqlite3_busy_timeout(a->db, 10000);
+	sqlite3_extended_result_codes(a->db, 0);
+	*out = a;
+	return CUT_OK;
+}
+
 int audit_open(const char *path, bool create, struct audit **out, struct cut_err *err)
 {
 	*out = NULL;
@@ -125,22 +146,59 @@ int audit_open(const char *path, bool create, struct audit **out, struct cut_err
 					strerror(create ? errno : ENOENT), create ? "" : " (give the file written by 'cutover run --audit')");
 		close(fd);
 	}
-	struct audit *a = calloc(1, sizeof *a);
-	if (a == NULL || (a->path = strdup(path)) == NULL) {
-		free(a);
-		return cut_fail(err, CUT_ENOMEM, "out of memory opening the audit");
-	}
-	pthread_mutex_init(&a->lock, NULL);
-	if (sqlite3_open_v2(path, &a->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
-		int rc = audit_sql_fail(a, err, "opening");
+	struct audit *a;
+	int rc = connect_to(path, SQLITE_OPEN_READWRITE, &a, err);
+	if (rc != CUT_OK)
+		return rc;
+	rc = exec(a, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;", err);
+	if (rc == CUT_OK)
+		rc = migrate(a, err);
+	if (rc != CUT_OK) {
 		audit_close(a);
 		return rc;
 	}
-	sqlite3_busy_timeout(a->db, 10000);
-	sqlite3_extended_result_codes(a->db, 0);
-	int rc = exec(a, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;", err);
-	if (rc == CUT_OK)
-		rc = migrate(a, err);
+	*out = a;
+	return CUT_OK;
+}
+
+/* One number from a query, or -1. */
+static int64_t scalar(struct audit *a, const char *sql)
+{
+	sqlite3_stmt *st;
+	int64_t v = -1;
+	if (sqlite3_prepare_v2(a->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+int audit_open_readonly(const char *path, struct audit **out, struct cut_err *err)
+{
+	*out = NULL;
+	struct stat sb;
+	if (stat(path, &sb) != 0)
+		return cut_fail(err, CUT_ENOTFOUND, "audit %s: %s", path, strerror(errno));
+	if (!S_ISREG(sb.st_mode))
+		return cut_fail(err, CUT_EINVAL, "audit %s is not a regular file", path);
+	/* An empty file is what is left of an audit lost: never "intact". */
+	if (sb.st_size == 0)
+		return cut_fail(err, CUT_EINVAL, "audit %s is empty (0 bytes): not a cutover audit", path);
+	struct audit *a;
+	int rc = connect_to(path, SQLITE_OPEN_READONLY, &a, err);
+	if (rc != CUT_OK)
+		return rc;
+	int64_t version = scalar(a, "PRAGMA user_version");
+	int64_t tables = scalar(a, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('meta', 'runs', 'events')");
+	if (version < 0 || tables < 0)
+		rc = audit_sql_fail(a, err, "reading");
+	else if (version > AUDIT_SCHEMA_VERSION)
+		rc = cut_fail(err, CUT_EINVAL, "audit %s has schema version %lld; this cutover knows up to %d: use a newer cutover",
+			      path, (long long)version, AUDIT_SCHEMA_VERSION);
+	else if (version != AUDIT_SCHEMA_VERSION || tables != 3)
+		rc = cut_fail(err, CUT_EINVAL, "%s is not a cutover audit (schema version %lld, %lld of its 3 tables)", path,
+			      (long long)version, (long long)tables);
 	if (rc != CUT_OK) {
 		audit_close(a);
 		return rc;

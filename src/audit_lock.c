@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cutover/audit.h"
@@ -45,9 +46,21 @@ int audit_lock_take(const char *audit_path, const char *operators, bool take_sta
 	char path[4096];
 	*out = NULL;
 	snprintf(path, sizeof path, "%s.lock", audit_path);
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	/* Root truncates and writes this file: never through a link planted
+	 * beside the audit, never a file someone else owns or can write. */
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600);
+	if (fd < 0 && errno == ELOOP)
+		return cut_fail(err, CUT_EREFUSED, "lock %s is a symbolic link; cutover writes no lock through one "
+				"(remove it if you did not make it)", path);
 	if (fd < 0)
 		return cut_fail(err, CUT_EIO, "lock %s: %s", path, strerror(errno));
+	struct stat sb;
+	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_uid != geteuid() || (sb.st_mode & 022)) {
+		close(fd);
+		return cut_fail(err, CUT_EREFUSED, "lock %s is not a private regular file of this user "
+				"(owner uid %ld, mode %03o); remove it if you did not make it", path,
+				(long)sb.st_uid, (unsigned)(sb.st_mode & 0777));
+	}
 	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
 		read_holder(fd, holder);
 		close(fd);

@@ -51,6 +51,9 @@ struct audit_report {
 };
 
 int audit_open(const char *path, bool create, struct audit **out, struct cut_err *err);
+/* For checking only: read-only, nothing created or migrated. A file that is no
+ * cutover audit (empty, another program's database, a newer schema) is refused. */
+int audit_open_readonly(const char *path, struct audit **out, struct cut_err *err);
 void audit_close(struct audit *a);
 const char *audit_path(const struct audit *a);
 

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -255,6 +256,71 @@ static void test_audit_lock_busy_then_stale(void **state)
 	close(fds[1]);
 }
 
+static void test_audit_lock_never_writes_through_a_link(void **state)
+{
+	(void)state;
+	char lock[600], victim[600];
+	struct audit_lock *l;
+	struct audit_lock_holder h;
+	struct cut_err e;
+	snprintf(lock, sizeof lock, "%s.lock", path);
+	snprintf(victim, sizeof victim, "%s.victim", path);
+	FILE *v = fopen(victim, "w");
+	assert_non_null(v);
+	fputs("precious\n", v);
+	fclose(v);
+	unlink(lock);
+	assert_int_equal(symlink(victim, lock), 0); /* planted in a shared directory */
+	assert_int_equal(audit_lock_take(path, "alice", true, &l, &h, &e), CUT_EREFUSED);
+	assert_non_null(strstr(e.msg, "symbolic link"));
+	struct stat sb;
+	assert_int_equal(stat(victim, &sb), 0);
+	assert_int_equal(sb.st_size, 9); /* not truncated, not written */
+	unlink(lock);
+	/* a lock file others may write is refused too */
+	int fd = open(lock, O_RDWR | O_CREAT, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(fchmod(fd, 0666), 0);
+	close(fd);
+	assert_int_equal(audit_lock_take(path, "alice", true, &l, &h, &e), CUT_EREFUSED);
+	assert_non_null(strstr(e.msg, "mode 666"));
+	unlink(lock);
+	unlink(victim);
+}
+
+/* Checking reads: a lost audit (0 bytes) or another program's database is refused, untouched. */
+static void test_audit_readonly_refuses_what_is_no_audit(void **state)
+{
+	(void)state;
+	struct audit *a;
+	struct cut_err e;
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fclose(f);
+	assert_int_equal(audit_open_readonly(path, &a, &e), CUT_EINVAL);
+	assert_non_null(strstr(e.msg, "empty (0 bytes)"));
+	struct stat sb;
+	assert_int_equal(stat(path, &sb), 0);
+	assert_int_equal(sb.st_size, 0);
+	unlink(path);
+	tamper("CREATE TABLE t(x); INSERT INTO t VALUES (1)");
+	assert_int_equal(stat(path, &sb), 0);
+	off_t size = sb.st_size;
+	assert_int_equal(audit_open_readonly(path, &a, &e), CUT_EINVAL);
+	assert_non_null(strstr(e.msg, "is not a cutover audit"));
+	assert_int_equal(stat(path, &sb), 0);
+	assert_int_equal(sb.st_size, size); /* no schema was added to it */
+	unlink(path);
+	/* a real one opens and verifies */
+	audit_close(fresh(3));
+	struct audit_report rep;
+	assert_int_equal(audit_open_readonly(path, &a, &e), CUT_OK);
+	assert_int_equal(audit_verify(a, &rep, &e), CUT_OK);
+	assert_int_equal(rep.events, 3);
+	assert_int_equal(rep.bad_seq, 0);
+	audit_close(a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -268,6 +334,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_audit_unsynced_appends_chain_and_commit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_audit_open_missing_file_is_a_clear_error, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_audit_lock_busy_then_stale, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_audit_lock_never_writes_through_a_link, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_audit_readonly_refuses_what_is_no_audit, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

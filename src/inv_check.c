@@ -170,8 +170,11 @@ static void check_tasks(const struct inventory *inv, struct diag_list *d)
 			continue;
 		}
 		for (size_t j = 0; j < i; j++)
-			if (inv->tasks[j].id && strcmp(inv->tasks[j].id, t->id) == 0)
-				err_at(d, inv, t->id_pos, "task id %s appears twice; keep one", t->id);
+			if (inv->tasks[j].id && strcmp(inv->tasks[j].id, t->id) == 0) { /* once, against the first */
+				err_at(d, inv, t->id_pos, "task id %s appears twice (first at line %d); keep one", t->id,
+				       inv->tasks[j].id_pos.line);
+				break;
+			}
 		if (strcmp(t->adapter, "shell") == 0) {
 			if (!t->status || !t->start || !t->stop)
 				err_at(d, inv, t->pos, "shell task %s needs 'status', 'start' and 'stop' commands", t->id);
@@ -196,8 +199,11 @@ void inv_check(const struct inventory *inv, struct diag_list *d)
 	check_window(inv, d);
 	for (size_t i = 0; i < inv->operators.n; i++)
 		for (size_t j = 0; j < i; j++)
-			if (strcmp(inv->operators.v[i], inv->operators.v[j]) == 0)
-				err_at(d, inv, inv->operators.pos[i], "operator %s is listed twice", inv->operators.v[i]);
+			if (strcmp(inv->operators.v[i], inv->operators.v[j]) == 0) { /* once, against the first */
+				err_at(d, inv, inv->operators.pos[i], "operator %s is listed twice (first at line %d)",
+				       inv->operators.v[i], inv->operators.pos[j].line);
+				break;
+			}
 	if (inv->ssh.known_hosts == NULL)
 		diag_add(d, inv->file, inv->ssh.pos.line, inv->ssh.pos.col, DIAG_WARNING,
 			 "ssh.known_hosts is not set; cutover refuses hosts whose key it cannot check, so name the file");

@@ -431,6 +431,12 @@ char *inv_read_file(const char *file, size_t *len)
 	char *buf = NULL;
 	size_t n = 0, cap = 0;
 	for (;;) {
+		if (n > INV_MAX_FILE) { /* /dev/zero, or a file that is no runbook: stop, do not eat memory */
+			free(buf);
+			fclose(f);
+			errno = EFBIG;
+			return NULL;
+		}
 		if (cap - n < 4096) {
 			cap = cap ? cap * 2 : 8192;
 			char *nb = realloc(buf, cap + 1);
@@ -459,12 +465,17 @@ char *inv_read_file(const char *file, size_t *len)
 	return buf;
 }
 
+const char *inv_read_why(int e)
+{
+	return e == EFBIG ? "it is larger than 16 MiB, which no runbook or inventory is" : strerror(e);
+}
+
 struct inventory *inv_load_file(const char *file, struct diag_list *d)
 {
 	size_t len;
 	char *buf = inv_read_file(file, &len);
 	if (buf == NULL) {
-		diag_add(d, file, 0, 0, DIAG_ERROR, "cannot read the inventory: %s", strerror(errno));
+		diag_add(d, file, 0, 0, DIAG_ERROR, "cannot read the inventory: %s", inv_read_why(errno));
 		return NULL;
 	}
 	struct inventory *inv = inv_load(file, buf, len, d);

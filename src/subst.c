@@ -7,18 +7,29 @@
 #include <string.h>
 
 /* Nested expansion depth: ${data_dir} -> ${home}/data -> ${lab}/zk/... */
-enum { MAX_DEPTH = 8 };
+/*
+ * Depth alone does not bound an expansion: thirty variables that each name
+ * the one before seven times are 7^8 lookups at depth 8. So every subst()
+ * also has a budget of lookups (shared by the nested buffers of shell mode)
+ * and of output bytes.
+ */
+enum { MAX_DEPTH = 8, MAX_LOOKUPS = 10000, MAX_OUT = 1 << 20 };
 
 struct buf {
 	char *p;
 	size_t n, cap;
-	bool oom;
+	bool oom, big;
+	int *lookups; /* the budget of the whole subst() call */
 };
 
 static void put(struct buf *b, const char *s, size_t n)
 {
 	if (b->oom)
 		return;
+	if (b->lookups && b->n + n > MAX_OUT) { /* an expansion, not a plain quote */
+		b->oom = b->big = true;
+		return;
+	}
 	if (b->n + n + 1 > b->cap) {
 		size_t cap = (b->n + n + 1) * 2;
 		char *p = realloc(b->p, cap);
@@ -80,6 +91,9 @@ static int lookup(struct buf *out, const char *name, const struct subst_scope *s
 		  int depth, struct cut_err *err)
 {
 	char num[16];
+	if (++*out->lookups > MAX_LOOKUPS)
+		return cut_fail(err, CUT_EINVAL, "variables expand to more than %d lookups (vars that name each other many times?)",
+				MAX_LOOKUPS);
 	if (strncmp(name, "env.", 4) == 0) {
 		char var[256];
 		const char *dfl = strstr(name, ":-");
@@ -148,11 +162,11 @@ static int expand(struct buf *out, const char *tmpl, const struct subst_scope *s
 		memcpy(name, open + 2, n);
 		name[n] = '\0';
 		if (mode & SUBST_SHELL) {
-			struct buf raw = {0};
+			struct buf raw = {.lookups = out->lookups};
 			int rc = lookup(&raw, name, sc, mode, depth, err);
 			if (rc == CUT_OK)
 				put_quoted(out, raw.p ? raw.p : "");
-			out->oom |= raw.oom;
+			out->oom |= raw.oom, out->big |= raw.big;
 			free(raw.p);
 			if (rc != CUT_OK)
 				return rc;
@@ -163,13 +177,16 @@ static int expand(struct buf *out, const char *tmpl, const struct subst_scope *s
 		}
 		s = close + 1;
 	}
-	return out->oom ? cut_fail(err, CUT_ENOMEM, "out of memory expanding '%s'", tmpl) : CUT_OK;
+	if (out->big)
+		return cut_fail(err, CUT_EINVAL, "'%.80s' expands past %d bytes", tmpl, MAX_OUT);
+	return out->oom ? cut_fail(err, CUT_ENOMEM, "out of memory expanding '%.80s'", tmpl) : CUT_OK;
 }
 
 char *subst(struct arena *a, const char *tmpl, const struct subst_scope *sc, int mode,
 	    struct cut_err *err)
 {
-	struct buf b = {0};
+	int lookups = 0;
+	struct buf b = {.lookups = &lookups};
 	put(&b, "", 0);
 	char *res = NULL;
 	if (expand(&b, tmpl, sc, mode, 0, err) == CUT_OK)

@@ -4,9 +4,113 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+struct keyref {
+	const char *key;
+	const yaml_node_t *node;
+};
+
+static int by_key_then_place(const void *a, const void *b)
+{
+	const struct keyref *x = a, *y = b;
+	int c = strcmp(x->key, y->key);
+	if (c == 0)
+		c = x->node->start_mark.index < y->node->start_mark.index ? -1 : x->node->start_mark.index > y->node->start_mark.index;
+	return c;
+}
+
+/*
+ * YAML keys are unique within a mapping, but libyaml keeps both of a pair and
+ * the first or the last would win silently, depending on the reader: every
+ * mapping of the document, each once (an alias is one node however often it
+ * is used), is checked here, sorted so a huge mapping costs n log n.
+ */
+static bool unique_keys(struct yml *y)
+{
+	bool ok = true;
+	for (yaml_node_t *n = y->doc.nodes.start; n < y->doc.nodes.top; n++) {
+		if (n->type != YAML_MAPPING_NODE)
+			continue;
+		size_t cnt = (size_t)(n->data.mapping.pairs.top - n->data.mapping.pairs.start), m = 0;
+		if (cnt < 2)
+			continue;
+		struct keyref *v = malloc(cnt * sizeof *v);
+		if (v == NULL) {
+			diag_add(y->diags, y->file, 0, 0, DIAG_ERROR, "out of memory checking the keys");
+			return false;
+		}
+		for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+			const yaml_node_t *k = yml_get(y, p->key);
+			if (k && yml_scalar(k))
+				v[m].key = yml_scalar(k), v[m++].node = k;
+		}
+		qsort(v, m, sizeof *v, by_key_then_place);
+		for (size_t i = 1; i < m; i++)
+			if (strcmp(v[i].key, v[i - 1].key) == 0) {
+				struct yml_pos first = yml_pos_of(v[i - 1].node);
+				yml_error(y, v[i].node, "key '%.80s' appears twice in one mapping (first at line %d, column %d); "
+					  "keep one", v[i].key, first.line, first.col);
+				ok = false;
+			}
+		free(v);
+	}
+	return ok;
+}
+
+#define YML_MAX_NODES 1000000u /* after aliases: far more than any runbook or inventory */
+#define YML_MAX_DEPTH 64
+#define BUSY UINT64_MAX
+
+/*
+ * How many nodes the document holds once every alias stands for what it names.
+ * libyaml keeps an alias as one shared node, but whoever walks the tree walks
+ * it each time: a few hundred KB of nested aliases make billions of nodes.
+ * Memoised per node, so this costs one pass; BUSY marks a node being counted,
+ * which an alias inside it reaching it again makes a cycle.
+ */
+static uint64_t expanded(struct yml *y, int id, uint64_t *memo, int depth, const char **why)
+{
+	yaml_node_t *n = yml_get(y, id);
+	if (n == NULL || *why)
+		return 0;
+	uint64_t *m = &memo[id - 1];
+	if (*m == BUSY)
+		return *why = "an alias that contains itself", 0;
+	if (*m)
+		return *m;
+	if (depth > YML_MAX_DEPTH)
+		return *why = "nesting deeper than 64 levels", 0;
+	*m = BUSY;
+	uint64_t total = 1;
+	if (n->type == YAML_SEQUENCE_NODE)
+		for (yaml_node_item_t *i = n->data.sequence.items.start; i < n->data.sequence.items.top && total <= YML_MAX_NODES; i++)
+			total += expanded(y, *i, memo, depth + 1, why);
+	else if (n->type == YAML_MAPPING_NODE)
+		for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top && total <= YML_MAX_NODES; p++)
+			total += expanded(y, p->key, memo, depth + 1, why) + expanded(y, p->value, memo, depth + 1, why);
+	if (total > YML_MAX_NODES && *why == NULL)
+		*why = "more than a million nodes once its aliases are expanded";
+	return *m = total;
+}
+
+static bool bounded(struct yml *y)
+{
+	size_t n = (size_t)(y->doc.nodes.top - y->doc.nodes.start);
+	uint64_t *memo = calloc(n ? n : 1, sizeof *memo);
+	const char *why = NULL;
+	if (memo == NULL)
+		why = "not enough memory to read it";
+	else
+		expanded(y, 1, memo, 0, &why);
+	free(memo);
+	if (why)
+		diag_add(y->diags, y->file, 0, 0, DIAG_ERROR, "the file is refused: %s", why);
+	return why == NULL;
+}
 
 bool yml_parse(struct yml *y, const char *file, const unsigned char *buf, size_t len,
 	       struct arena *a, struct diag_list *d)
@@ -29,13 +133,31 @@ bool yml_parse(struct yml *y, const char *file, const unsigned char *buf, size_t
 		yaml_parser_delete(&p);
 		return false;
 	}
-	yaml_parser_delete(&p);
 	y->loaded = true;
 	if (yaml_document_get_root_node(&y->doc) == NULL) {
+		yaml_parser_delete(&p);
 		diag_add(d, file, 0, 0, DIAG_ERROR, "the file is empty; it needs a YAML mapping");
 		return false;
 	}
-	return true;
+	/* A second document would be ignored without a word. */
+	yaml_document_t next;
+	bool more = false;
+	if (yaml_parser_load(&p, &next)) {
+		yaml_node_t *root = yaml_document_get_root_node(&next);
+		if (root) {
+			diag_add(d, file, (int)root->start_mark.line + 1, (int)root->start_mark.column + 1, DIAG_ERROR,
+				 "a second YAML document starts here; one file holds one runbook or inventory");
+			more = true;
+		}
+		yaml_document_delete(&next);
+	} else {
+		diag_add(d, file, (int)p.problem_mark.line + 1, (int)p.problem_mark.column + 1, DIAG_ERROR,
+			 "YAML syntax error after the document: %s; one file holds one runbook or inventory",
+			 p.problem ? p.problem : "unreadable");
+		more = true;
+	}
+	yaml_parser_delete(&p);
+	return bounded(y) && unique_keys(y) && !more;
 }
 
 void yml_done(struct yml *y)

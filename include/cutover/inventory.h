@@ -121,7 +121,10 @@ void inv_check(const struct inventory *inv, struct diag_list *d);
 /* An ISO 8601 time with seconds and an offset (Z or +08:00) as Unix time; false if not one. */
 bool inv_parse_time(const char *s, long long *out);
 
-/* Read a whole file into a NUL-terminated malloc'd buffer (NULL + errno). */
+/* Read a whole file into a NUL-terminated malloc'd buffer (NULL + errno); past
+ * INV_MAX_FILE bytes it stops with EFBIG. inv_read_why says errno in words. */
+#define INV_MAX_FILE (16u << 20)
 char *inv_read_file(const char *file, size_t *len);
+const char *inv_read_why(int e);
 
 #endif

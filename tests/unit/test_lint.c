@@ -113,6 +113,20 @@ static void test_lint_yaml_syntax_error_has_position(void **state)
 	done(&f);
 }
 
+static void test_lint_duplicate_keys_are_refused_with_both_places(void **state)
+{
+	(void)state;
+	struct fx f;
+	/* params is free-form: the second command used to be dropped (the first ran) */
+	lint_strings(&f, base_inv,
+		     "runbook: r\nsteps:\n  - {id: a, action: shell, targets: [local], params: {command: echo, command: ls}}\n");
+	expect(&f, "rb.yaml", 3, 70, "key 'command' appears twice in one mapping (first at line 3, column 55)");
+	done(&f);
+	lint_strings(&f, base_inv, "runbook: r\nsteps: []\n---\nrunbook: s\n");
+	expect(&f, "rb.yaml", 4, 1, "a second YAML document starts here");
+	done(&f);
+}
+
 static void test_lint_unknown_key_is_an_error(void **state)
 {
 	(void)state;
@@ -318,6 +332,7 @@ int main(void)
 		cmocka_unit_test(test_lint_clean_fixture_has_no_diagnostics),
 		cmocka_unit_test(test_lint_maintenance_window_must_be_times_in_order),
 		cmocka_unit_test(test_lint_yaml_syntax_error_has_position),
+		cmocka_unit_test(test_lint_duplicate_keys_are_refused_with_both_places),
 		cmocka_unit_test(test_lint_unknown_key_is_an_error),
 		cmocka_unit_test(test_lint_password_in_file_is_refused),
 		cmocka_unit_test(test_lint_wrong_type_and_range),

@@ -62,12 +62,33 @@ static const char *jstr(json_t *o, const char *key)
 	return s ? s : "";
 }
 
+/*
+ * n bytes a host sent, shown harmlessly: a terminal obeys control characters
+ * (ESC sequences clear the screen or set the title, \r overwrites the line
+ * an operator reads), so C0 controls but tab and DEL print as ^X and C1
+ * controls (U+0080-U+009F in UTF-8) as <U+XXXX>. The audit keeps the bytes.
+ */
+static void put_shown(const char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)p[i];
+		if ((c < 0x20 && c != '\t') || c == 0x7f)
+			printf("^%c", c == 0x7f ? '?' : c + 0x40);
+		else if (c == 0xc2 && i + 1 < n && (unsigned char)p[i + 1] >= 0x80 && (unsigned char)p[i + 1] <= 0x9f)
+			printf("<U+%04X>", (unsigned char)p[++i]);
+		else
+			putchar(c);
+	}
+}
+
 static void print_lines(const char *target, const char *mark, const char *text)
 {
 	for (const char *p = text; *p;) {
 		const char *nl = strchr(p, '\n');
-		int n = nl ? (int)(nl - p) : (int)strlen(p);
-		printf("  %s %s %.*s\n", target, mark, n, p);
+		size_t n = nl ? (size_t)(nl - p) : strlen(p);
+		printf("  %s %s ", target, mark);
+		put_shown(p, n);
+		putchar('\n');
 		p += n + (nl ? 1 : 0);
 	}
 }
@@ -85,7 +106,9 @@ void plain_on_event(void *ud, const struct audit_event *ev)
 		print_lines(t, ">", jstr(p, "op"));
 	} else if (strcmp(ev->kind, "target_end") == 0) {
 		const char *e = json_string_value(json_object_get(p, "error"));
-		printf("  %s < %s%s\n", t, e ? "FAILED: " : "ok", e ? e : "");
+		printf("  %s < %s", t, e ? "FAILED: " : "ok");
+		put_shown(e ? e : "", e ? strlen(e) : 0);
+		putchar('\n');
 	} else if (strcmp(ev->kind, "interrupted") == 0) {
 		printf("step %s was running when cutover stopped: it is interrupted\n", ev->step);
 	}
@@ -99,6 +122,16 @@ static bool is(const char *a, const char *b)
 }
 
 /* Show the step and its gates; ask; confirm; run. 1: stop here (resumable). */
+/* The audit cannot be written (a full disk, an I/O error): asking again would
+ * be refused again for ever. Say so and stop; the run stays resumable. */
+static bool audit_down(const struct cut_err *err)
+{
+	if (err->code != CUT_EIO)
+		return false;
+	printf("the audit cannot be written: %s\nstopping here; free space (or mend the disk), then resume\n", err->msg);
+	return true;
+}
+
 static int confirm_and_run(struct plain *pl, size_t i)
 {
 	struct engine *e = pl->e;
@@ -148,6 +181,8 @@ static int confirm_and_run(struct plain *pl, size_t i)
 	free(op2);
 	free(reason);
 	if (rc != CUT_OK) {
+		if (audit_down(&err))
+			return 1;
 		printf("not confirmed: %s\n", err.msg);
 		return 0; /* asked again, with a fresh probe */
 	}
@@ -158,7 +193,7 @@ static int confirm_and_run(struct plain *pl, size_t i)
 		printf("step %s succeeded\n", s->id);
 	else if (rc != CUT_OK)
 		printf("step %s FAILED: %s\n", s->id, err.msg);
-	return 0;
+	return rc != CUT_OK && audit_down(&err);
 }
 
 static int decide(struct plain *pl, size_t i, bool interrupted)
@@ -212,7 +247,7 @@ static int manual(struct plain *pl, size_t i)
 	char *note = ask(pl, "note (Enter for none): ");
 	struct cut_err err = {0};
 	if (engine_manual_done(e, i, me, done, note, &err) != CUT_OK)
-		printf("not recorded: %s\n", err.msg);
+		return audit_down(&err) ? 1 : (printf("not recorded: %s\n", err.msg), 0);
 	return 0;
 }
 

@@ -40,8 +40,20 @@ static void ob_flush(struct obuf *o, int i)
 	}
 }
 
+/* A NUL a command wrote would end the C string there, and the rest of the
+ * line with it: each is stored as U+2400 (the symbol for null) instead. */
+static size_t nuls(const char *line, size_t len)
+{
+	size_t k = 0;
+	for (const char *p = line; (p = memchr(p, '\0', len - (size_t)(p - line))) != NULL; p++)
+		k++;
+	return k;
+}
+
 static void ob_add(struct obuf *o, int i, const char *line, size_t len)
 {
+	size_t zeros = nuls(line, len);
+	len += 2 * zeros; /* each NUL becomes three bytes */
 	if (o->len[i] + len + 2 > o->cap[i]) {
 		size_t cap = o->cap[i] ? o->cap[i] : 4096;
 		while (cap < o->len[i] + len + 2)
@@ -56,7 +68,16 @@ static void ob_add(struct obuf *o, int i, const char *line, size_t len)
 	if (o->len[i] == 0)
 		o->first[i] = xp_now_ms();
 	char *at = o->buf[i] + o->len[i];
-	memcpy(at, line, len);
+	if (zeros == 0) {
+		memcpy(at, line, len);
+	} else {
+		for (size_t k = 0, w = 0; w < len; k++) {
+			if (line[k] == '\0')
+				memcpy(at + w, "\xe2\x90\x80", 3), w += 3;
+			else
+				at[w++] = line[k];
+		}
+	}
 	at[len] = '\0';
 	eng_redact(o->r->e, at); /* secrets never reach the audit or the screen */
 	size_t n = strlen(at);
@@ -380,7 +401,8 @@ static int capture(struct act_run *r, const char *cmd, ssize_t (*src)(void *ud, 
 	if (rc != CUT_OK)
 		eng_act_release(r, rc);
 	if (rc == CUT_OK && c.over)
-		rc = cut_fail(err, CUT_EINVAL, "the output of '%s' is larger than %zu bytes", cmd, max);
+		/* not the command itself: expanded, it may hold a secret, and this message is stored and shown */
+		rc = cut_fail(err, CUT_EINVAL, "a command's output is larger than %zu bytes (the step's intent names it)", max);
 	if (rc != CUT_OK) {
 		free(c.buf);
 		return rc;

@@ -6,6 +6,7 @@
 #include "cli.h"
 
 #include <getopt.h>
+#include <errno.h>
 #include <jansson.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -101,6 +102,20 @@ struct inventory *cli_load_inventory(const char *file, struct diag_list *d)
 	return inv;
 }
 
+/* A whole number from lo to hi, all of s; else says so and returns false. */
+static bool whole(const char *opt, const char *s, long lo, long hi, const char *unit, int *out)
+{
+	char *end;
+	errno = 0;
+	long v = s ? strtol(s, &end, 10) : 0;
+	if (s == NULL || end == s || *end != '\0' || errno || v < lo || v > hi) {
+		fprintf(stderr, "cutover: %s takes whole %s from %ld to %ld (got '%.40s')\n", opt, unit, lo, hi, s ? s : "");
+		return false;
+	}
+	*out = (int)v;
+	return true;
+}
+
 int cli_status(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -114,8 +129,8 @@ int cli_status(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "i:f:h", opts, NULL)) != -1) {
 		if (c == 'i') invfile = optarg;
 		else if (c == 'f') format = optarg;
-		else if (c == 'w') watch = optarg ? atoi(optarg) : 2;
-		else if (c == 't') tmo = atoi(optarg);
+		else if (c == 'w') { watch = 2; if (optarg && !whole("--watch", optarg, 1, 3600, "seconds", &watch)) return CLI_USAGE; }
+		else if (c == 't') { if (!whole("--timeout", optarg, 1, 600000, "milliseconds", &tmo)) return CLI_USAGE; }
 		else return cli_usage_of("status"), c == 'h' ? CLI_OK : CLI_USAGE;
 	}
 	if (invfile == NULL || (strcmp(format, "text") != 0 && strcmp(format, "json") != 0) || tmo <= 0)

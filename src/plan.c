@@ -146,8 +146,12 @@ void plan_print_text(const struct plan *p, FILE *out)
 		p->inv->site ? p->inv->site : "site", p->inv->file);
 	if (rb->title)
 		fprintf(out, "%s\n", rb->title);
-	fprintf(out, "ClickHouse points at the %s ensemble when the run starts; rollback runbook: %s",
-		p->n ? p->steps[0].ck_on : "?", rb->rollback ? rb->rollback : "none");
+	const char *on = p->n ? p->steps[0].ck_on : NULL;
+	if (on)
+		fprintf(out, "ClickHouse points at the %s ensemble when the run starts", on);
+	else
+		fprintf(out, "No ClickHouse ensemble is known (the inventory names none)");
+	fprintf(out, "; rollback runbook: %s", rb->rollback ? rb->rollback : "none");
 	if (rb->budget_ms) {
 		char b[32];
 		fmt_ms(b, sizeof b, rb->budget_ms);

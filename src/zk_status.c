@@ -152,11 +152,20 @@ void zk_probe_full(const struct inv_zk_node *z, int tmo, struct zk_status *st)
 	st->at_ms = xp_now_ms();
 	char why[160] = "";
 	if (!from_admin(z, tmo, st, why, sizeof why)) {
-		/* Jetty starts after the quorum port: a fresh node falls back for a moment. */
+		/* Jetty starts after the quorum port: a fresh node falls back for a moment.
+		 * The fallback gets what is left of the timeout, so a host that accepts and
+		 * never answers costs one timeout, not two. */
 		snprintf(st->fallback, sizeof st->fallback, "AdminServer: %s", why[0] ? why : "not JSON");
-		zk_probe_srvr(z->host, z->client_port ? z->client_port : 2181, tmo, &st->s);
+		long long left = tmo - (xp_now_ms() - st->at_ms);
+		int rest = left < 100 ? 100 : (int)left;
+		zk_probe_srvr(z->host, z->client_port ? z->client_port : 2181, rest, &st->s);
+		if (st->s.role == ZR_NOANSWER)
+			snprintf(st->s.error, sizeof st->s.error, "%.60s:%d: no answer within %d ms (AdminServer, then srvr)",
+				 z->host, z->client_port ? z->client_port : 2181, tmo);
 		snprintf(st->source, sizeof st->source, "4lw srvr");
-		if (st->s.role != ZR_DOWN && st->s.role != ZR_NOANSWER && from_4lw_mntr(z, tmo, st))
+		left = tmo - (xp_now_ms() - st->at_ms);
+		rest = left < 100 ? 100 : (int)left;
+		if (st->s.role != ZR_DOWN && st->s.role != ZR_NOANSWER && from_4lw_mntr(z, rest, st))
 			snprintf(st->source, sizeof st->source, "4lw srvr+mntr");
 	}
 	if (z->metrics_port && st->s.role != ZR_DOWN && st->s.role != ZR_NOANSWER) {

@@ -8,7 +8,7 @@
 #   make demo       deps, build, lab reset, console on the lab
 #   make lab-up | lab-reset | lab-down | lab-status   (LAB_DIR=... picks the lab)
 #   make tests/unit/test_err   build and run one unit test
-#   make fuzz       libFuzzer over the loaders (FUZZ_SECONDS, default 30)
+#   make fuzz       libFuzzer over the loaders, ZooKeeper's files, the audit (FUZZ_SECONDS, default 30)
 #   make bench      speed figures (never part of check)
 
 PKG_CONFIG ?= pkg-config
@@ -126,20 +126,31 @@ cli-test: cutover build/tasks/rest_replay
 lab-test: cutover $(LAB_C_BIN)
 	@tests/run-lab.sh
 
-# libFuzzer over both loaders and lint; FUZZ_SECONDS bounds the run in check.
+# libFuzzer over the loaders and lint (fuzz_loaders), and over the files others
+# write that cutover reads: ZooKeeper's snapshots and logs, the audit under
+# verify (fuzz_files). FUZZ_SECONDS bounds the whole run in check, half each.
 FUZZ_SECONDS ?= 30
-FUZZ_SRC = $(filter-out src/main.c,$(CORE_SRC))
-build/fuzz/fuzz_loaders: tests/fuzz/fuzz_loaders.c $(FUZZ_SRC)
+FUZZ_CC = clang -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Iinclude $(PKG_CFLAGS) $(ZK_CFLAGS) \
+          -g -O1 -fno-sanitize-recover=all
+FUZZ_OBJ = $(CORE_SRC:%.c=build/fuzz/obj/%.o)
+build/fuzz/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	clang -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Iinclude $(PKG_CFLAGS) $(ZK_CFLAGS) \
-	  -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -o $@ $^ $(LIBS)
+	$(FUZZ_CC) -fsanitize=fuzzer-no-link,address,undefined -MMD -MP -c $< -o $@
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJ)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -fsanitize=fuzzer,address,undefined -o $@ $^ $(LIBS)
 
-fuzz: build/fuzz/fuzz_loaders
-	@mkdir -p build/fuzz/corpus
+FUZZ_HALF = $$(( ($(FUZZ_SECONDS) + 1) / 2 ))
+fuzz: build/fuzz/fuzz_loaders build/fuzz/fuzz_files
+	@mkdir -p build/fuzz/corpus build/fuzz/corpus-files
 	@cp -n tests/fuzz/corpus/* build/fuzz/corpus/
-	build/fuzz/fuzz_loaders -max_total_time=$(FUZZ_SECONDS) -max_len=8192 -print_final_stats=0 \
+	@cp -n tests/fuzz/corpus-files/* build/fuzz/corpus-files/
+	build/fuzz/fuzz_loaders -max_total_time=$(FUZZ_HALF) -max_len=8192 -print_final_stats=0 \
 	  build/fuzz/corpus 2>build/fuzz/log || { tail -40 build/fuzz/log; exit 1; }
-	@grep -E '^#[0-9]+.*DONE' build/fuzz/log | tail -1; echo "fuzz: 1 passed, 0 failed"
+	@grep -E '^#[0-9]+.*DONE' build/fuzz/log | tail -1
+	build/fuzz/fuzz_files -max_total_time=$(FUZZ_HALF) -max_len=131072 -print_final_stats=0 \
+	  build/fuzz/corpus-files 2>build/fuzz/log-files || { tail -40 build/fuzz/log-files; exit 1; }
+	@grep -E '^#[0-9]+.*DONE' build/fuzz/log-files | tail -1; echo "fuzz: 2 passed, 0 failed"
 
 # tests/check.sh runs the suites one after another, timed, with the lab
 # starting in the background meanwhile (check-fast: no lab).
@@ -147,7 +158,8 @@ check: deps
 	@tests/check.sh
 check-fast: deps
 	@tests/check.sh --fast
-check-build: cutover $(UNIT_BIN) $(UNIT_ASAN) $(LAB_C_BIN) build/tasks/rest_replay build/fuzz/fuzz_loaders
+check-build: cutover $(UNIT_BIN) $(UNIT_ASAN) $(LAB_C_BIN) build/tasks/rest_replay build/fuzz/fuzz_loaders \
+             build/fuzz/fuzz_files
 
 # The demo always opens on the lab as a fresh start leaves it: lab reset puts
 # back whatever an earlier demo or test changed (and says what).

@@ -23,7 +23,7 @@ typo_line=$(grep -n 'host: 127.26.64.168' runbooks/inventory.example.yaml | cut 
 check "lint names the 127.26.64.168 line of the seed's site" \
   grep -q "^runbooks/inventory.example.yaml:$typo_line:25: error: host 127.26.64.168 of new3 is a loopback address" <<<"$out"
 
-tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+tmp=$(mktemp -d); trap 'umount "$tmp/small" 2>/dev/null; rm -rf "$tmp"' EXIT
 printf 'runbook: x\nsteps:\n  - {id: a, action: zk.stop, targets: [new.all]}\n' >"$tmp/warn.yaml"
 $c lint "$tmp/warn.yaml" -i tests/lab/inventory.yaml >/dev/null; check_eq "a warning alone passes lint" 0 $?
 $c lint "$tmp/warn.yaml" -i tests/lab/inventory.yaml --strict >/dev/null; check_eq "--strict fails on a warning" 1 $?
@@ -38,4 +38,95 @@ order=$($c plan runbooks/zk-migration.yaml -i tests/lab/inventory.yaml --format 
 check_eq "stop-new lists every follower before the leader" true "$order"
 check "plan json parses and has every step" bash -c \
   "$c plan runbooks/zk-migration.yaml -i tests/lab/inventory.yaml --format json | jq -e '.steps | length == 19' >/dev/null"
+
+# a site without ClickHouse: the plan says so rather than "(null)"
+printf 'site: x\nssh: {user: root}\noperators: [alice, bob]\nensembles:\n  old:\n    nodes: [{myid: 1, host: 10.0.0.1}]\n' >"$tmp/noch.yaml"
+printf 'runbook: r\nsteps:\n  - {id: a, action: zk.status, targets: [old.all]}\n' >"$tmp/noch-rb.yaml"
+out=$($c plan "$tmp/noch-rb.yaml" -i "$tmp/noch.yaml" 2>&1)
+check "plan without a ClickHouse ensemble says none is known" bash -c \
+  "grep -q 'No ClickHouse ensemble is known' <<<\"\$1\" && ! grep -q '(null)' <<<\"\$1\"" _ "$out"
+
+# plain mode shows a host's control characters harmlessly; the audit keeps the bytes
+cat >"$tmp/esc.yaml" <<'YAML'
+runbook: esc
+kind: migration
+steps:
+  - {id: say, title: escapes, action: shell, targets: [local], params: {command: "printf 'a\\033[2Jb\\rc\\302\\233d\\n'; echo 中文"}, simple: true}
+YAML
+out=$(printf 'yes\n' | LAB_DIR=$tmp/nolab $c run "$tmp/esc.yaml" -i tests/lab/inventory.yaml --audit "$tmp/esc.db" --plain --operator alice 2>&1)
+check_eq "escape, carriage return and C1 controls are shown, not obeyed" "  local | a^[[2Jb^Mc<U+009B>d" "$(grep -a 'local | a' <<<"$out")"
+check "text that is not control characters passes as it is" grep -q "local | 中文" <<<"$out"
+check "the audit keeps the bytes as the host sent them" \
+  test "$(sqlite3 "$tmp/esc.db" "select count(*) from events where kind='output' and instr(json_extract(payload,'\$.text'), 'a' || char(27) || '[2Jb' || char(13) || 'c' || char(155) || 'd' || char(10)) = 1")" = 1
+
+cat >"$tmp/nul.yaml" <<'YAML'
+runbook: nul
+kind: migration
+steps:
+  - {id: say, title: nul, action: shell, targets: [local], params: {command: "printf 'before\\000after\\n'"}, simple: true}
+YAML
+printf 'yes\n' | LAB_DIR=$tmp/nolab $c run "$tmp/nul.yaml" -i tests/lab/inventory.yaml --audit "$tmp/nul.db" --plain --operator alice >/dev/null 2>&1
+check_eq "output after a NUL byte is kept (the NUL shown as ␀)" "before␀after" \
+  "$(sqlite3 "$tmp/nul.db" "select json_extract(payload,'\$.text') from events where kind='output'" | head -1)"
+
+# inputs that used to blow up the loaders finish, in bounded time and memory, with a clear error
+out=$(timeout 20 $c lint /dev/zero -i tests/lab/inventory.yaml 2>&1); rc=$?
+check "lint of /dev/zero stops at 16 MiB and says so" test "$rc" = 1 -a -n "$(grep 'larger than 16 MiB' <<<"$out")"
+{ echo 'runbook: r'; echo 'steps:'; for _ in $(seq 10000); do echo '  - {id: a, action: zk.status, targets: [old.all]}'; done; } >"$tmp/dup.yaml"
+out=$(timeout 20 $c lint "$tmp/dup.yaml" -i tests/lab/inventory.yaml 2>&1)
+check_eq "10,000 steps with one id: each repeat is told once, against the first" 9999 \
+  "$(grep -c "step id 'a' is used twice (first at line 3)" <<<"$out")"
+
+{ echo 'a0: &a0 [x, x, x, x, x, x, x, x, x, x]'
+  for i in $(seq 29); do printf 'a%d: &a%d [' "$i" "$i"; for _ in $(seq 10); do printf '*a%d, ' $((i - 1)); done; echo 'x]'; done
+  echo 'runbook: r'; echo 'steps: []'; } >"$tmp/bomb.yaml"
+out=$(timeout 20 $c lint "$tmp/bomb.yaml" -i tests/lab/inventory.yaml 2>&1)
+check "a file of nested aliases (10^29 nodes expanded) is refused at once" grep -q "more than a million nodes once its aliases are expanded" <<<"$out"
+printf 'runbook: r\nsteps: %s%s\n' "$(printf '%.0s[' $(seq 200))" "$(printf '%.0s]' $(seq 200))" >"$tmp/deep.yaml"
+check "200 levels of nesting are refused" grep -q "nesting deeper than 64 levels" <<<"$($c lint "$tmp/deep.yaml" -i tests/lab/inventory.yaml 2>&1)"
+
+{ printf 'site: x\nssh: {user: root, known_hosts: /k}\noperators: [alice, bob]\nvars:\n  v0: abcdefgh\n'
+  for i in $(seq 30); do printf '  v%d: "' "$i"; for _ in $(seq 7); do printf '${v%d}' $((i - 1)); done; echo '"'; done
+  printf 'ensembles:\n  old:\n    nodes: [{myid: 1, host: 10.0.0.1, home: "${v6}"}]\n'; } >"$tmp/vars.yaml"
+printf 'runbook: r\nkind: migration\nsteps:\n  - {id: a, title: a, action: shell, targets: [old.all], params: {command: "echo ${home}"}, simple: true}\n' >"$tmp/vrb.yaml"
+out=$(timeout 20 $c plan "$tmp/vrb.yaml" -i "$tmp/vars.yaml" 2>&1)
+check "variables that name each other 7 times a level stop at a budget of lookups" grep -q "more than 10000 lookups" <<<"$out"
+
+# the audit's disk fills mid-step: plain mode says so and stops, never asks for ever
+mkdir -p "$tmp/small"
+if mount -t tmpfs -o size=600k tmpfs "$tmp/small" 2>/dev/null; then
+  cat >"$tmp/full.yaml" <<'YAML'
+runbook: full
+kind: migration
+steps:
+  - {id: fill, title: fill the audit's disk, action: shell, targets: [local], params: {command: "dd if=/dev/zero of=${env.FILL}/ballast bs=4k 2>/dev/null; echo filled"}, simple: true}
+  - {id: hand, title: by hand, action: manual, params: {instructions: check the racks}}
+YAML
+  out=$(yes yes | FILL=$tmp/small LAB_DIR=$tmp/nolab timeout 30 $c run "$tmp/full.yaml" -i tests/lab/inventory.yaml \
+        --audit "$tmp/small/a.db" --plain --operator alice 2>&1); rc=$?
+  check_eq "a disk that fills mid-step ends the run (exit 1, not a prompt for ever)" 1 "$rc"
+  check "it says the audit cannot be written and how to go on" \
+    bash -c "grep -q 'the audit cannot be written: .*disk is full' <<<\"\$1\" && grep -q 'cutover resume --audit' <<<\"\$1\"" _ "$out"
+  rm -f "$tmp/small/ballast"
+  check "what was recorded before still verifies" $c audit verify --audit "$tmp/small/a.db"
+  umount "$tmp/small"
+else
+  echo "  skip the full-disk case: mounting a small tmpfs needs root"
+fi
+
+# numbers are checked, not read as far as they go
+for a in --watch=-1 --watch=abc "--timeout 99999999999999"; do
+  out=$($c status -i tests/lab/inventory.yaml $a 2>&1); rc=$?
+  check "status $a is a usage error that names the range" test "$rc" = 2 -a -n "$(grep 'takes whole .* from 1 to' <<<"$out")"
+done
+
+# audit verify only reads: a lost (0-byte) audit or another program's database is no intact audit
+: >"$tmp/empty.db"
+out=$($c audit verify --audit "$tmp/empty.db" 2>&1); rc=$?
+check_eq "audit verify of a 0-byte file fails (exit 1)" 1 "$rc"
+check "it says the file is no audit" grep -q "empty (0 bytes): not a cutover audit" <<<"$out"
+check_eq "and leaves it 0 bytes" 0 "$(stat -c %s "$tmp/empty.db")"
+sqlite3 "$tmp/other.db" "CREATE TABLE t(x); INSERT INTO t VALUES (1)"; sum=$(sha256sum <"$tmp/other.db")
+$c audit verify --audit "$tmp/other.db" >/dev/null 2>&1; check_eq "another program's database fails verify" 1 $?
+check_eq "and gets no schema of ours" "$sum" "$(sha256sum <"$tmp/other.db")"
 finish

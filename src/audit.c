@@ -145,6 +145,11 @@ int audit_open(const char *path, bool create, struct audit **out, struct cut_err
 			return cut_fail(err, errno == ENOENT || !create ? CUT_ENOTFOUND : CUT_EIO, "audit %s: %s%s", path,
 					strerror(create ? errno : ENOENT), create ? "" : " (give the file written by 'cutover run --audit')");
 		close(fd);
+	} else if (!S_ISREG(sb.st_mode) || sb.st_uid != geteuid() || (sb.st_mode & 022)) {
+		/* someone else's file, or one others can write, is no record of ours to add to */
+		return cut_fail(err, CUT_EREFUSED, "audit %s is not a private regular file of this user (owner uid %ld, "
+				"mode %03o); cutover writes only to an audit no one else can write", path, (long)sb.st_uid,
+				(unsigned)(sb.st_mode & 0777));
 	}
 	struct audit *a;
 	int rc = connect_to(path, SQLITE_OPEN_READWRITE, &a, err);

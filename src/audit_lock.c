@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,12 +41,34 @@ static void read_holder(int fd, struct audit_lock_holder *h)
 		snprintf(h->operators, sizeof h->operators, "%s", f);
 }
 
+/* The lock belongs to the file, not to the path that names it: the same audit
+ * reached through a symlink, or through another spelling of its directory,
+ * must meet the same lock (two consoles once ran the same step that way). */
+static void lock_path(const char *audit, char *out, size_t n)
+{
+	char *real = realpath(audit, NULL);
+	if (real) {
+		snprintf(out, n, "%s.lock", real);
+		free(real);
+		return;
+	}
+	char *d = strdup(audit), *b = strdup(audit); /* not there yet: its directory's real path */
+	char *rd = d && b ? realpath(dirname(d), NULL) : NULL;
+	if (rd)
+		snprintf(out, n, "%s/%s.lock", rd, basename(b));
+	else
+		snprintf(out, n, "%s.lock", audit);
+	free(rd);
+	free(d);
+	free(b);
+}
+
 int audit_lock_take(const char *audit_path, const char *operators, bool take_stale,
 		    struct audit_lock **out, struct audit_lock_holder *holder, struct cut_err *err)
 {
 	char path[4096];
 	*out = NULL;
-	snprintf(path, sizeof path, "%s.lock", audit_path);
+	lock_path(audit_path, path, sizeof path);
 	/* Root truncates and writes this file: never through a link planted
 	 * beside the audit, never a file someone else owns or can write. */
 	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600);

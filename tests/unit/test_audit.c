@@ -321,6 +321,31 @@ static void test_audit_readonly_refuses_what_is_no_audit(void **state)
 	audit_close(a);
 }
 
+/* The same audit through a symlink meets the same lock; an audit others can write is refused. */
+static void test_audit_lock_follows_the_file_not_the_path(void **state)
+{
+	(void)state;
+	char alias[600];
+	struct audit_lock *l, *l2;
+	struct audit_lock_holder h;
+	struct cut_err e;
+	audit_close(fresh(1));
+	snprintf(alias, sizeof alias, "%s/alias.db", dir);
+	assert_int_equal(symlink(path, alias), 0);
+	assert_int_equal(audit_lock_take(path, "alice", false, &l, &h, &e), CUT_OK);
+	assert_int_equal(audit_lock_take(alias, "bob", false, &l2, &h, &e), CUT_EBUSY);
+	assert_non_null(strstr(e.msg, "alice"));
+	audit_lock_release(l);
+	unlink(alias);
+	struct audit *a;
+	assert_int_equal(chmod(path, 0666), 0);
+	assert_int_equal(audit_open(path, false, &a, &e), CUT_EREFUSED);
+	assert_non_null(strstr(e.msg, "mode 666"));
+	assert_int_equal(chmod(path, 0600), 0);
+	assert_int_equal(audit_open(path, false, &a, &e), CUT_OK);
+	audit_close(a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -336,6 +361,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_audit_lock_busy_then_stale, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_audit_lock_never_writes_through_a_link, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_audit_readonly_refuses_what_is_no_audit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_audit_lock_follows_the_file_not_the_path, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -126,7 +126,13 @@ bool yml_parse(struct yml *y, const char *file, const unsigned char *buf, size_t
 	}
 	yaml_parser_set_input_string(&p, buf, len);
 	if (!yaml_parser_load(&p, &y->doc)) {
-		diag_add(d, file, (int)p.problem_mark.line + 1, (int)p.problem_mark.column + 1,
+		int line = (int)p.problem_mark.line + 1, col = (int)p.problem_mark.column + 1;
+		if (p.error == YAML_READER_ERROR) { /* bad bytes: libyaml gives an offset, not a mark */
+			line = 1, col = 1;
+			for (size_t i = 0; i < p.problem_offset && i < len; i++)
+				buf[i] == '\n' ? (line++, col = 1) : (buf[i] & 0xc0) != 0x80 ? col++ : 0;
+		}
+		diag_add(d, file, line, col,
 			 DIAG_ERROR, "YAML syntax error: %s%s%s; fix the YAML at this place",
 			 p.problem ? p.problem : "unreadable document", p.context ? " " : "",
 			 p.context ? p.context : "");

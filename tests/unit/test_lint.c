@@ -113,6 +113,18 @@ static void test_lint_yaml_syntax_error_has_position(void **state)
 	done(&f);
 }
 
+static void test_lint_bad_utf8_points_at_its_byte(void **state)
+{
+	(void)state;
+	struct fx f;
+	lint_strings(&f, base_inv, "runbook: r\nsteps:\n  - {id: a\xff}\n");
+	assert_int_equal(f.d.errors, 1);
+	assert_int_equal(f.d.v[0].line, 3);
+	assert_int_equal(f.d.v[0].col, 11);
+	assert_non_null(strstr(f.d.v[0].msg, "invalid"));
+	done(&f);
+}
+
 static void test_lint_duplicate_keys_are_refused_with_both_places(void **state)
 {
 	(void)state;
@@ -333,6 +345,7 @@ int main(void)
 		cmocka_unit_test(test_lint_maintenance_window_must_be_times_in_order),
 		cmocka_unit_test(test_lint_yaml_syntax_error_has_position),
 		cmocka_unit_test(test_lint_duplicate_keys_are_refused_with_both_places),
+		cmocka_unit_test(test_lint_bad_utf8_points_at_its_byte),
 		cmocka_unit_test(test_lint_unknown_key_is_an_error),
 		cmocka_unit_test(test_lint_password_in_file_is_refused),
 		cmocka_unit_test(test_lint_wrong_type_and_range),

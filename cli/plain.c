@@ -81,6 +81,14 @@ static void put_shown(const char *p, size_t n)
 	}
 }
 
+/* A message that may quote a host (an error body, a failed step's reason): prefix, then shown. */
+static void say_shown(const char *prefix, const char *msg)
+{
+	fputs(prefix, stdout);
+	put_shown(msg ? msg : "", msg ? strlen(msg) : 0);
+	putchar('\n');
+}
+
 static void print_lines(const char *target, const char *mark, const char *text)
 {
 	for (const char *p = text; *p;) {
@@ -183,7 +191,7 @@ static int confirm_and_run(struct plain *pl, size_t i)
 	if (rc != CUT_OK) {
 		if (audit_down(&err))
 			return 1;
-		printf("not confirmed: %s\n", err.msg);
+		say_shown("not confirmed: ", err.msg);
 		return 0; /* asked again, with a fresh probe */
 	}
 	sigint_engine = e;
@@ -192,7 +200,7 @@ static int confirm_and_run(struct plain *pl, size_t i)
 	if (rc == CUT_OK && engine_fold(e)->steps[i].st == FS_SUCCEEDED)
 		printf("step %s succeeded\n", s->id);
 	else if (rc != CUT_OK)
-		printf("step %s FAILED: %s\n", s->id, err.msg);
+		printf("step %s FAILED: ", s->id), say_shown("", err.msg);
 	return rc != CUT_OK && audit_down(&err);
 }
 
@@ -203,11 +211,13 @@ static int decide(struct plain *pl, size_t i, bool interrupted)
 	const struct rb_step *s = &engine_runbook(e)->steps[i];
 	const struct fold_step *fs = &engine_fold(e)->steps[i];
 	const char *prompt = interrupted ? "choice [rerun/done/rollback]: " : "choice [retry/skip/rollback/abort]: ";
-	if (!interrupted)
-		printf("\nstep %s failed%s%s; the runbook says on failure: %s\n", s->id, fs->error ? ": " : "",
-		       fs->error ? fs->error : "", s->on_failure ? s->on_failure : "stop");
-	else
+	if (!interrupted) {
+		printf("\nstep %s failed%s", s->id, fs->error ? ": " : "");
+		put_shown(fs->error ? fs->error : "", fs->error ? strlen(fs->error) : 0);
+		printf("; the runbook says on failure: %s\n", s->on_failure ? s->on_failure : "stop");
+	} else {
 		printf("\nstep %s was interrupted: it may have run in part; check before you choose\n", s->id);
+	}
 	char *a = ask(pl, prompt);
 	if (a == NULL)
 		return 1;
@@ -221,7 +231,7 @@ static int decide(struct plain *pl, size_t i, bool interrupted)
 	}
 	struct cut_err err = {0};
 	if (engine_decide(e, i, choice, me, reason, &err) != CUT_OK)
-		printf("not done: %s\n", err.msg);
+		say_shown("not done: ", err.msg);
 	else if (is(choice, "rollback"))
 		printf("\n== rollback: %s\n", engine_runbook(e)->name ? engine_runbook(e)->name : "");
 	free(choice);
@@ -247,7 +257,7 @@ static int manual(struct plain *pl, size_t i)
 	char *note = ask(pl, "note (Enter for none): ");
 	struct cut_err err = {0};
 	if (engine_manual_done(e, i, me, done, note, &err) != CUT_OK)
-		return audit_down(&err) ? 1 : (printf("not recorded: %s\n", err.msg), 0);
+		return audit_down(&err) ? 1 : (say_shown("not recorded: ", err.msg), 0);
 	return 0;
 }
 

@@ -33,7 +33,7 @@ if [ "$fast" = 0 ]; then
   ( LAB_DIR=$TEST_LAB_DIR tests/lab/lab.sh reset >build/check-lab-start.log 2>&1 ) &
   labpid=$!
 fi
-trap '[ -z "$labpid" ] || kill "$labpid" 2>/dev/null' INT TERM
+trap '[ -z "$labpid" ] || kill "$labpid" 2>/dev/null; exit 130' INT TERM
 suite build "$MAKE" --no-print-directory -j2 check-build
 built=$((fail == 0))
 if [ "$built" = 1 ]; then

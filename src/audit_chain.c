@@ -2,6 +2,7 @@
  * audit_chain: appending events to the hash chain, reading them back, and
  * verifying the chain (see include/cutover/audit.h).
  */
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -214,6 +215,59 @@ static int check_event(void *ud, const struct audit_event *ev)
 	return 0;
 }
 
+static const char *col(sqlite3_stmt *st, int i)
+{
+	const char *v = (const char *)sqlite3_column_text(st, i);
+	return v ? v : "";
+}
+
+static bool same(json_t *p, const char *key, const char *want)
+{
+	const char *v = json_string_value(json_object_get(p, key));
+	return v && strcmp(v, want) == 0;
+}
+
+/*
+ * The runs table lies outside the chain, and resume reads it (the inventory's
+ * hash, whether a run ended): each row must say what the chained events of
+ * its run say. Its run_start event carries the same files and hashes and the
+ * parent; an outcome must be the one its last run_end event recorded. A row
+ * whose run has no run_start yet (a crash between the two writes) has nothing
+ * to disagree with, and an outcome still unset after a run_end is the same
+ * crash the other way round: neither is an edit.
+ */
+static void check_runs(struct audit *a, struct audit_report *rep)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(a->db,
+			       "SELECT r.id, r.runbook, r.runbook_sha256, r.inventory, r.inventory_sha256, coalesce(r.parent, 0),"
+			       " r.outcome IS NOT NULL, r.outcome,"
+			       " (SELECT seq FROM events WHERE run = r.id AND kind = 'run_start' ORDER BY seq LIMIT 1),"
+			       " (SELECT payload FROM events WHERE run = r.id AND kind = 'run_start' ORDER BY seq LIMIT 1),"
+			       " (SELECT payload FROM events WHERE run = r.id AND kind = 'run_end' ORDER BY seq DESC LIMIT 1)"
+			       " FROM runs r ORDER BY r.id", -1, &st, NULL) != SQLITE_OK)
+		return;
+	while (rep->bad_seq == 0 && sqlite3_step(st) == SQLITE_ROW) {
+		if (sqlite3_column_type(st, 8) == SQLITE_NULL)
+			continue;
+		json_t *start = json_loads(col(st, 9), 0, NULL), *end = json_loads(col(st, 10), 0, NULL);
+		json_t *parent = json_object_get(start, "parent");
+		const char *what = !same(start, "runbook", col(st, 1)) || !same(start, "runbook_sha256", col(st, 2)) ? "runbook"
+				 : !same(start, "inventory", col(st, 3)) || !same(start, "inventory_sha256", col(st, 4)) ? "inventory"
+				 : json_integer_value(parent) != sqlite3_column_int64(st, 5) ? "parent"
+				 : sqlite3_column_int(st, 6) && !same(end, "outcome", col(st, 7)) ? "outcome" : NULL;
+		if (what) {
+			rep->bad_seq = sqlite3_column_int64(st, 8);
+			snprintf(rep->reason, sizeof rep->reason,
+				 "run %lld's row in the runs table does not match its chained events (its %s was edited)",
+				 (long long)sqlite3_column_int64(st, 0), what);
+		}
+		json_decref(start);
+		json_decref(end);
+	}
+	sqlite3_finalize(st);
+}
+
 int audit_verify(struct audit *a, struct audit_report *rep, struct cut_err *err)
 {
 	memset(rep, 0, sizeof *rep);
@@ -242,6 +296,8 @@ int audit_verify(struct audit *a, struct audit_report *rep, struct cut_err *err)
 			 "the chain head says %lld events were written; %lld remain (events deleted at the end)",
 			 (long long)head, (long long)rep->events);
 	}
+	if (rep->bad_seq == 0)
+		check_runs(a, rep);
 	sqlite3_stmt *st;
 	if (sqlite3_prepare_v2(a->db, "SELECT count(*) FROM runs", -1, &st, NULL) == SQLITE_OK) {
 		if (sqlite3_step(st) == SQLITE_ROW)

@@ -136,6 +136,12 @@ check "verify names the edited event" grep -q "BROKEN at event 10: its content d
 cp "$A" "$W/e.db"
 sqlite3 "$W/e.db" "DROP TRIGGER events_no_delete; DELETE FROM events WHERE seq = 12"
 check "verify names a deleted event" grep -q "BROKEN at event 12: event missing" <<<"$("$CUT" audit verify --audit "$W/e.db")"
+cp "$A" "$W/r.db"
+sqlite3 "$W/r.db" "UPDATE runs SET inventory_sha256 = 'edited'" # with an inventory edited to match
+out=$("$CUT" audit verify --audit "$W/r.db"); rc=$?
+check_eq "an edited runs row fails verify (exit 1)" 1 "$rc"
+check "verify names the run and what was edited" \
+  grep -q "run 1's row in the runs table does not match its chained events (its inventory was edited)" <<<"$out"
 cp "$W/b-after-outcome.db" "$W/f.db"
 sqlite3 "$W/f.db" "DROP TRIGGER events_no_update; UPDATE events SET operator = 'eve' WHERE seq = 3"
 sqlite3 "$W/f.db" "UPDATE runs SET outcome = NULL"

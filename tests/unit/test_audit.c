@@ -346,6 +346,52 @@ static void test_audit_lock_follows_the_file_not_the_path(void **state)
 	audit_close(a);
 }
 
+/* A run as the engine writes it: its row, then run_start with the same files, then an event. */
+static int64_t engine_run(struct audit *a, int64_t parent, bool ended)
+{
+	struct cut_err e;
+	struct audit_run_info r = {.parent = parent, .runbook = "rb.yaml", .runbook_sha256 = "ab", .inventory = "inv.yaml",
+				   .inventory_sha256 = "cd", .operators = "alice,bob", .hostname = "h"};
+	int64_t run;
+	assert_int_equal(audit_run_begin(a, &r, &run, &e), CUT_OK);
+	char p[256];
+	snprintf(p, sizeof p, "{\"runbook\":\"rb.yaml\",\"runbook_sha256\":\"ab\",\"inventory\":\"inv.yaml\","
+		 "\"inventory_sha256\":\"cd\",\"parent\":%lld}", (long long)parent);
+	struct audit_event ev[2] = {{.run = run, .operator = "alice", .kind = "run_start", .payload = p},
+				    {.run = run, .operator = "alice", .kind = "run_end", .payload = "{\"outcome\":\"succeeded\"}"}};
+	assert_int_equal(audit_append(a, ev, ended ? 2 : 1, &e), CUT_OK);
+	if (ended)
+		assert_int_equal(audit_run_end(a, run, "succeeded", &e), CUT_OK);
+	return run;
+}
+
+/* The runs table is checked against the chain: resume reads the inventory's hash and the outcome there. */
+static void test_audit_verify_finds_an_edited_runs_row(void **state)
+{
+	(void)state;
+	struct audit *a;
+	struct audit_report rep;
+	struct cut_err e;
+	assert_int_equal(audit_open(path, true, &a, &e), CUT_OK);
+	engine_run(a, 0, true);
+	engine_run(a, 1, false);
+	assert_int_equal(audit_verify(a, &rep, &e), CUT_OK);
+	assert_int_equal(rep.bad_seq, 0);
+	audit_close(a);
+	tamper("UPDATE runs SET inventory_sha256 = 'ee' WHERE id = 1"); /* the inventory swapped with its hash */
+	assert_int_equal(audit_open(path, false, &a, &e), CUT_OK);
+	assert_int_equal(audit_verify(a, &rep, &e), CUT_OK);
+	assert_int_equal(rep.bad_seq, 1);
+	assert_non_null(strstr(rep.reason, "run 1's row in the runs table does not match its chained events (its inventory"));
+	audit_close(a);
+	tamper("UPDATE runs SET inventory_sha256 = 'cd' WHERE id = 1; UPDATE runs SET outcome = 'aborted' WHERE id = 2");
+	assert_int_equal(audit_open(path, false, &a, &e), CUT_OK);
+	assert_int_equal(audit_verify(a, &rep, &e), CUT_OK); /* an interrupted run orphaned by an outcome */
+	assert_int_equal(rep.bad_seq, 3);
+	assert_non_null(strstr(rep.reason, "its outcome was edited"));
+	audit_close(a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -362,6 +408,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_audit_lock_never_writes_through_a_link, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_audit_readonly_refuses_what_is_no_audit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_audit_lock_follows_the_file_not_the_path, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_audit_verify_finds_an_edited_runs_row, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -131,10 +131,11 @@ static bool is(const char *a, const char *b)
 
 /* Show the step and its gates; ask; confirm; run. 1: stop here (resumable). */
 /* The audit cannot be written (a full disk, an I/O error): asking again would
- * be refused again for ever. Say so and stop; the run stays resumable. */
-static bool audit_down(const struct cut_err *err)
+ * be refused again for ever. Say so and stop; the run stays resumable. A step
+ * that failed on its own (even with an I/O error) goes to the usual decision. */
+static bool audit_down(struct engine *e, const struct cut_err *err)
 {
-	if (err->code != CUT_EIO)
+	if (!engine_audit_failed(e))
 		return false;
 	printf("the audit cannot be written: %s\nstopping here; free space (or mend the disk), then resume\n", err->msg);
 	return true;
@@ -189,7 +190,7 @@ static int confirm_and_run(struct plain *pl, size_t i)
 	free(op2);
 	free(reason);
 	if (rc != CUT_OK) {
-		if (audit_down(&err))
+		if (audit_down(e, &err))
 			return 1;
 		say_shown("not confirmed: ", err.msg);
 		return 0; /* asked again, with a fresh probe */
@@ -201,7 +202,7 @@ static int confirm_and_run(struct plain *pl, size_t i)
 		printf("step %s succeeded\n", s->id);
 	else if (rc != CUT_OK)
 		printf("step %s FAILED: ", s->id), say_shown("", err.msg);
-	return rc != CUT_OK && audit_down(&err);
+	return rc != CUT_OK && audit_down(e, &err);
 }
 
 static int decide(struct plain *pl, size_t i, bool interrupted)
@@ -257,7 +258,7 @@ static int manual(struct plain *pl, size_t i)
 	char *note = ask(pl, "note (Enter for none): ");
 	struct cut_err err = {0};
 	if (engine_manual_done(e, i, me, done, note, &err) != CUT_OK)
-		return audit_down(&err) ? 1 : (say_shown("not recorded: ", err.msg), 0);
+		return audit_down(e, &err) ? 1 : (say_shown("not recorded: ", err.msg), 0);
 	return 0;
 }
 

@@ -21,6 +21,8 @@ static int emit(struct engine *e, const char *step, const char *target, const ch
 				 .payload = text};
 	pthread_mutex_lock(&e->m);
 	int rc = progress ? audit_append_unsynced(e->audit, &ev, 1, err) : audit_append(e->audit, &ev, 1, err);
+	if (rc != CUT_OK)
+		e->audit_failed = true;
 	if (rc == CUT_OK) {
 		char wall[32];
 		audit_wall_now(wall);
@@ -70,6 +72,14 @@ const struct runbook *engine_runbook(const struct engine *e) { return e->rb; }
 const struct inventory *engine_inventory(const struct engine *e) { return e->inv; }
 const struct plan *engine_plan(const struct engine *e) { return e->plan; }
 int64_t engine_run_id(const struct engine *e) { return e->run; }
+
+bool engine_audit_failed(struct engine *e)
+{
+	pthread_mutex_lock(&e->m);
+	bool failed = e->audit_failed;
+	pthread_mutex_unlock(&e->m);
+	return failed;
+}
 
 bool engine_on_duty(const struct engine *e, const char *name)
 {

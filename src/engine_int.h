@@ -35,6 +35,7 @@ struct engine {
 	size_t ngates;
 	char *live_json;
 	char *preview; /* the prepared step's live preview (action_ops.preview), or NULL */
+	bool audit_failed; /* an append failed: nothing more can be recorded (engine_audit_failed) */
 };
 
 /* A resolved target: where it is, how to reach it, what ${...} means there. */

@@ -101,5 +101,8 @@ int engine_record_status(struct engine *e, const char *json, struct cut_err *err
 
 /* Is name one of the inventory's operators on duty? */
 bool engine_on_duty(const struct engine *e, const char *name);
+/* An event could not be appended to the audit (a full disk, an I/O error):
+ * nothing more can be recorded, so no step may run; resume once it is mended. */
+bool engine_audit_failed(struct engine *e);
 
 #endif

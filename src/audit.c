@@ -148,7 +148,8 @@ int audit_open(const char *path, bool create, struct audit **out, struct cut_err
 	} else if (!S_ISREG(sb.st_mode) || sb.st_uid != geteuid() || (sb.st_mode & 022)) {
 		/* someone else's file, or one others can write, is no record of ours to add to */
 		return cut_fail(err, CUT_EREFUSED, "audit %s is not a private regular file of this user (owner uid %ld, "
-				"mode %03o); cutover writes only to an audit no one else can write", path, (long)sb.st_uid,
+				"mode %03o); cutover writes only to an audit no one else can write: chmod go-w it if it is yours, "
+				"or give another --audit", path, (long)sb.st_uid,
 				(unsigned)(sb.st_mode & 0777));
 	}
 	struct audit *a;
@@ -186,7 +187,7 @@ int audit_open_readonly(const char *path, struct audit **out, struct cut_err *er
 	if (stat(path, &sb) != 0)
 		return cut_fail(err, CUT_ENOTFOUND, "audit %s: %s", path, strerror(errno));
 	if (!S_ISREG(sb.st_mode))
-		return cut_fail(err, CUT_EINVAL, "audit %s is not a regular file", path);
+		return cut_fail(err, CUT_EINVAL, "audit %s is not a regular file; give the file 'cutover run --audit' wrote", path);
 	/* An empty file is what is left of an audit lost: never "intact". */
 	if (sb.st_size == 0)
 		return cut_fail(err, CUT_EINVAL, "audit %s is empty (0 bytes): not a cutover audit", path);

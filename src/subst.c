@@ -178,7 +178,7 @@ static int expand(struct buf *out, const char *tmpl, const struct subst_scope *s
 		s = close + 1;
 	}
 	if (out->big)
-		return cut_fail(err, CUT_EINVAL, "'%.80s' expands past %d bytes", tmpl, MAX_OUT);
+		return cut_fail(err, CUT_EINVAL, "'%.80s' expands past %d bytes; shorten the variables it names", tmpl, MAX_OUT);
 	return out->oom ? cut_fail(err, CUT_ENOMEM, "out of memory expanding '%.80s'", tmpl) : CUT_OK;
 }
 

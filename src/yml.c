@@ -108,7 +108,7 @@ static bool bounded(struct yml *y)
 		expanded(y, 1, memo, 0, &why);
 	free(memo);
 	if (why)
-		diag_add(y->diags, y->file, 0, 0, DIAG_ERROR, "the file is refused: %s", why);
+		diag_add(y->diags, y->file, 0, 0, DIAG_ERROR, "the file is refused: %s; no runbook or inventory needs that: write it plainly", why);
 	return why == NULL;
 }
 

@@ -88,14 +88,17 @@ int cli_notes(int argc, char **argv)
 int cli_audit(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"audit", required_argument, NULL, 'a'}, {"help", no_argument, NULL, 'h'}, {0, 0, 0, 0},
+		{"audit", required_argument, NULL, 'a'}, {"head", required_argument, NULL, 'H'},
+		{"help", no_argument, NULL, 'h'}, {0, 0, 0, 0},
 	};
-	const char *path = NULL;
+	const char *path = NULL, *noted = NULL;
 	int c;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "a:h", opts, NULL)) != -1) {
 		if (c == 'a')
 			path = optarg;
+		else if (c == 'H')
+			noted = optarg;
 		else
 			return cli_usage_of("audit"), c == 'h' ? CLI_OK : CLI_USAGE;
 	}
@@ -104,17 +107,22 @@ int cli_audit(int argc, char **argv)
 	struct audit *a;
 	struct audit_report rep;
 	struct cut_err err = {0};
-	if (audit_open_readonly(path, &a, &err) != CUT_OK || audit_verify(a, &rep, &err) != CUT_OK) {
-		fprintf(stderr, "cutover: %s\n", err.msg);
-		audit_close(a);
-		return CLI_FAIL;
-	}
+	int rc = audit_open_readonly(path, &a, &err);
+	if (rc == CUT_OK)
+		rc = audit_verify(a, &rep, &err);
+	if (rc == CUT_OK && noted)
+		rc = audit_verify_head(a, noted, &rep, &err);
 	audit_close(a);
+	if (rc != CUT_OK) {
+		fprintf(stderr, "cutover: %s\n", err.msg);
+		return rc == CUT_EUSAGE ? CLI_USAGE : CLI_FAIL;
+	}
 	if (rep.bad_seq) {
 		printf("audit %s: BROKEN at event %lld: %s (%lld events before it verified)\n", path,
 		       (long long)rep.bad_seq, rep.reason, (long long)rep.events);
 		return CLI_FAIL;
 	}
-	printf("audit %s: %lld events in %lld run(s), hash chain intact\n", path, (long long)rep.events, (long long)rep.runs);
+	printf("audit %s: %lld events in %lld run(s), hash chain intact%s; head %s\n", path, (long long)rep.events,
+	       (long long)rep.runs, noted ? ", the noted head in it" : "", rep.head);
 	return CLI_OK;
 }

@@ -90,6 +90,16 @@ static int open_engine(struct run_args *a, bool resume, struct ui_queue *q, stru
 	return CLI_FAIL;
 }
 
+/* Cutting events off the end of the file, its recorded head with them,
+ * leaves a chain that verifies: a head noted outside the file shows it. */
+static void say_head(struct engine *e, const char *audit)
+{
+	char head[AUDIT_HEAD_LEN];
+	engine_audit_head(e, head);
+	printf("audit head %s: note it with the change record; 'cutover audit verify --audit %s --head %s' "
+	       "shows later that nothing was cut off the end\n", head, audit, head);
+}
+
 static int drive(struct run_args *a, bool resume)
 {
 	struct engine *e;
@@ -107,6 +117,7 @@ static int drive(struct run_args *a, bool resume)
 				     .refuse_alone = getenv("CUTOVER_REFUSE_ALONE") != NULL};
 		struct cut_err err = {0};
 		rc = ui_run(e, q, &uo, &err) == CUT_OK ? CLI_OK : CLI_FAIL;
+		say_head(e, a->audit);
 		engine_free(e);
 		ui_queue_free(q);
 		if (rc != CLI_OK)
@@ -117,6 +128,7 @@ static int drive(struct run_args *a, bool resume)
 		return rc;
 	}
 	rc = plain_drive(e, a->ops[0], a->audit);
+	say_head(e, a->audit);
 	engine_free(e);
 	return rc;
 }

@@ -28,7 +28,9 @@ static const struct cli_cmd commands[] = {
 	{"ck", "show -i INVENTORY", "show which ensemble each ClickHouse node's metrika.xml points at", cli_ck},
 	{"zk", "inspect FILE... | select SNAPDIR [LOGDIR] [--for-3.4]",
 	 "check ZooKeeper snapshots and logs; pick the files that restore the newest state", cli_zk},
-	{"audit", "verify --audit FILE", "check FILE's hash chain; report the first edited or missing event", cli_audit},
+	{"audit", "verify --audit FILE [--head SEQ:HASH]",
+	 "check FILE's hash chain; report the first edited or missing event, and with the head noted at "
+	 "the end of a run, events cut off the end", cli_audit},
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "cutover/engine.h"
+#include "cutover/shown.h"
 
 /* The one piece of global state: what SIGINT cancels. A handler can reach
  * nothing else, and atomic_store on a lock-free int is async-signal-safe. */
@@ -62,23 +63,10 @@ static const char *jstr(json_t *o, const char *key)
 	return s ? s : "";
 }
 
-/*
- * n bytes a host sent, shown harmlessly: a terminal obeys control characters
- * (ESC sequences clear the screen or set the title, \r overwrites the line
- * an operator reads), so C0 controls but tab and DEL print as ^X and C1
- * controls (U+0080-U+009F in UTF-8) as <U+XXXX>. The audit keeps the bytes.
- */
+/* n bytes a host sent, shown harmlessly (the audit keeps the bytes). */
 static void put_shown(const char *p, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)p[i];
-		if ((c < 0x20 && c != '\t') || c == 0x7f)
-			printf("^%c", c == 0x7f ? '?' : c + 0x40);
-		else if (c == 0xc2 && i + 1 < n && (unsigned char)p[i + 1] >= 0x80 && (unsigned char)p[i + 1] <= 0x9f)
-			printf("<U+%04X>", (unsigned char)p[++i]);
-		else
-			putchar(c);
-	}
+	shown_put(stdout, p, n);
 }
 
 /* A message that may quote a host (an error body, a failed step's reason): prefix, then shown. */

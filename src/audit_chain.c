@@ -50,12 +50,51 @@ static int tail(struct audit *a, int64_t *seq, char hash[HASH_HEX_LEN + 1])
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
 }
 
-static int insert_all(struct audit *a, struct audit_event *ev, size_t n, const char *wall)
+/*
+ * Under the append's write lock: has the chain moved since this handle last
+ * wrote? Only notes ('cutover notes' from another shell) may have come in
+ * between; anything else means another writer of this run (a second console
+ * reaching the file past the lock) or a file changed under us, and appending
+ * would chain our events onto a story we did not see.
+ */
+static int head_moved(struct audit *a, int64_t seq, const char *hash, struct cut_err *err)
+{
+	if (seq == a->head_seq && strcmp(hash, a->head_hash) == 0)
+		return CUT_OK;
+	if (seq < a->head_seq || (seq == a->head_seq && a->head_seq > 0))
+		return cut_fail(err, CUT_ECORRUPT, "audit %s changed under this console: its last event is %lld, not the "
+				"%lld this console wrote (events removed or replaced); nothing more is written to it",
+				a->path, (long long)seq, (long long)a->head_seq);
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(a->db, "SELECT seq, kind, hash FROM events WHERE seq >= ? ORDER BY seq", -1, &st, NULL) !=
+	    SQLITE_OK)
+		return audit_sql_fail(a, err, "reading the chain head");
+	sqlite3_bind_int64(st, 1, a->head_seq);
+	int rc = CUT_OK;
+	while (rc == CUT_OK && sqlite3_step(st) == SQLITE_ROW) {
+		int64_t s = sqlite3_column_int64(st, 0);
+		const char *kind = (const char *)sqlite3_column_text(st, 1), *h = (const char *)sqlite3_column_text(st, 2);
+		if (s == a->head_seq && (h == NULL || strcmp(h, a->head_hash) != 0))
+			rc = cut_fail(err, CUT_ECORRUPT, "audit %s changed under this console: event %lld is not the one it "
+				      "wrote; nothing more is written to it", a->path, (long long)s);
+		else if (s > a->head_seq && (kind == NULL || strcmp(kind, "note") != 0))
+			rc = cut_fail(err, CUT_EBUSY, "audit %s was written by another process (event %lld, %s): another "
+				      "console may be running this run; nothing more is written here -- find it, and close one",
+				      a->path, (long long)s, kind ? kind : "?");
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int insert_all(struct audit *a, struct audit_event *ev, size_t n, const char *wall, struct cut_err *err)
 {
 	int64_t seq;
 	char prev[HASH_HEX_LEN + 1];
 	if (tail(a, &seq, prev) != 0)
-		return -1;
+		return audit_sql_fail(a, err, "reading the chain head");
+	int moved = a->guard ? head_moved(a, seq, prev, err) : CUT_OK;
+	if (moved != CUT_OK)
+		return moved;
 	sqlite3_stmt *st;
 	if (sqlite3_prepare_v2(a->db,
 			       "INSERT INTO events(seq, run, wall, mono_ms, operator, step, target, kind, payload,"
@@ -87,11 +126,13 @@ static int insert_all(struct audit *a, struct audit_event *ev, size_t n, const c
 	}
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE)
-		return -1;
+		return audit_sql_fail(a, err, "appending an event");
 	char sql[320];
 	snprintf(sql, sizeof sql, "UPDATE meta SET value = '%lld' WHERE key = 'head_seq';"
 		 "UPDATE meta SET value = '%s' WHERE key = 'head_hash';", (long long)seq, prev);
-	return sqlite3_exec(a->db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+	if (sqlite3_exec(a->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		return audit_sql_fail(a, err, "appending an event");
+	return CUT_OK;
 }
 
 static int append(struct audit *a, struct audit_event *ev, size_t n, bool synced, struct cut_err *err)
@@ -105,15 +146,15 @@ static int append(struct audit *a, struct audit_event *ev, size_t n, bool synced
 		sqlite3_exec(a->db, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL);
 	/* IMMEDIATE: the tail we chain onto cannot move under us, even when
 	 * another process (cutover notes) appends at the same moment. */
-	int rc = sqlite3_exec(a->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
-	if (rc == SQLITE_OK && insert_all(a, ev, n, wall) == 0)
-		rc = sqlite3_exec(a->db, "COMMIT", NULL, NULL, NULL);
-	else
-		rc = SQLITE_ERROR;
-	int out = CUT_OK;
-	if (rc != SQLITE_OK) {
+	int out = sqlite3_exec(a->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK
+			  ? insert_all(a, ev, n, wall, err) : audit_sql_fail(a, err, "appending an event");
+	if (out == CUT_OK && sqlite3_exec(a->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
 		out = audit_sql_fail(a, err, "appending an event");
+	if (out != CUT_OK) {
 		sqlite3_exec(a->db, "ROLLBACK", NULL, NULL, NULL);
+	} else if (n > 0) {
+		a->head_seq = ev[n - 1].seq;
+		memcpy(a->head_hash, ev[n - 1].hash, sizeof a->head_hash);
 	}
 	if (!synced)
 		sqlite3_exec(a->db, "PRAGMA synchronous=FULL", NULL, NULL, NULL);
@@ -122,6 +163,15 @@ static int append(struct audit *a, struct audit_event *ev, size_t n, bool synced
 	for (size_t i = 0; i < n; i++)
 		ev[i].wall = NULL;
 	return out;
+}
+
+int audit_guard(struct audit *a, struct cut_err *err)
+{
+	pthread_mutex_lock(&a->lock);
+	int rc = tail(a, &a->head_seq, a->head_hash) == 0 ? CUT_OK : audit_sql_fail(a, err, "reading the chain head");
+	a->guard = rc == CUT_OK;
+	pthread_mutex_unlock(&a->lock);
+	return rc;
 }
 
 int audit_append(struct audit *a, struct audit_event *ev, size_t n, struct cut_err *err)
@@ -268,6 +318,53 @@ static void check_runs(struct audit *a, struct audit_report *rep)
 	sqlite3_finalize(st);
 }
 
+static void head_text(int64_t seq, const char *hash, char out[AUDIT_HEAD_LEN])
+{
+	snprintf(out, AUDIT_HEAD_LEN, "%lld:%.16s", (long long)seq, hash);
+}
+
+void audit_head(struct audit *a, char out[AUDIT_HEAD_LEN])
+{
+	pthread_mutex_lock(&a->lock);
+	head_text(a->head_seq, a->head_hash, out);
+	pthread_mutex_unlock(&a->lock);
+}
+
+int audit_verify_head(struct audit *a, const char *noted, struct audit_report *rep, struct cut_err *err)
+{
+	char *end;
+	long long seq = strtoll(noted, &end, 10);
+	const char *hex = *end == ':' ? end + 1 : "";
+	size_t n = strspn(hex, "0123456789abcdef");
+	if (seq < 1 || end == noted || n < 12 || n > HASH_HEX_LEN || hex[n] != '\0')
+		return cut_fail(err, CUT_EUSAGE, "a noted head is SEQ:HASH, at least 12 lowercase hex digits of the hash "
+				"(as 'cutover audit verify' prints it), not '%s'", noted);
+	if (rep->bad_seq)
+		return CUT_OK;
+	if (seq > rep->events) {
+		rep->bad_seq = rep->events + 1;
+		snprintf(rep->reason, sizeof rep->reason, "the chain ends at event %lld, but its head was noted at event "
+			 "%lld: events were cut off the end", (long long)rep->events, seq);
+		return CUT_OK;
+	}
+	sqlite3_stmt *st;
+	char hash[HASH_HEX_LEN + 1] = "";
+	pthread_mutex_lock(&a->lock);
+	if (sqlite3_prepare_v2(a->db, "SELECT hash FROM events WHERE seq = ?", -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_int64(st, 1, seq);
+		if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+			snprintf(hash, sizeof hash, "%s", (const char *)sqlite3_column_text(st, 0));
+		sqlite3_finalize(st);
+	}
+	pthread_mutex_unlock(&a->lock);
+	if (strncmp(hash, hex, n) != 0) {
+		rep->bad_seq = seq;
+		snprintf(rep->reason, sizeof rep->reason, "event %lld is not the one noted (its hash begins %.16s, the "
+			 "note says %.16s): the chain from there was rewritten", seq, hash, hex);
+	}
+	return CUT_OK;
+}
+
 int audit_verify(struct audit *a, struct audit_report *rep, struct cut_err *err)
 {
 	memset(rep, 0, sizeof *rep);
@@ -298,6 +395,7 @@ int audit_verify(struct audit *a, struct audit_report *rep, struct cut_err *err)
 	}
 	if (rep->bad_seq == 0)
 		check_runs(a, rep);
+	head_text(rep->events, w.prev, rep->head);
 	sqlite3_stmt *st;
 	if (sqlite3_prepare_v2(a->db, "SELECT count(*) FROM runs", -1, &st, NULL) == SQLITE_OK) {
 		if (sqlite3_step(st) == SQLITE_ROW)

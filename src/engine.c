@@ -67,6 +67,43 @@ void eng_redact(const struct engine *e, char *line)
 	}
 }
 
+/* memmem, which glibc offers only under _GNU_SOURCE. */
+static const char *find(const char *hay, size_t len, const char *needle, size_t n)
+{
+	for (const char *p = hay; n <= len - (size_t)(p - hay) && (p = memchr(p, needle[0], len - (size_t)(p - hay) - n + 1));
+	     p++)
+		if (memcmp(p, needle, n) == 0)
+			return p;
+	return NULL;
+}
+
+size_t eng_redact_cut(const struct engine *e, const char *buf, size_t len)
+{
+	size_t longest = 0;
+	for (size_t i = 0; i < e->nsecrets; i++)
+		if (strlen(e->secrets[i]) > longest)
+			longest = strlen(e->secrets[i]);
+	if (longest == 0)
+		return len;
+	/* What may begin a secret whose rest has not arrived stays behind, and
+	 * so does any secret the cut would halve; moving the cut back can halve
+	 * another (overlapping secrets), hence the loop. */
+	size_t cut = len >= longest - 1 ? len - (longest - 1) : 0;
+	for (bool moved = true; moved && cut > 0;) {
+		moved = false;
+		for (size_t i = 0; i < e->nsecrets; i++) {
+			size_t n = strlen(e->secrets[i]);
+			size_t from = cut >= n - 1 ? cut - (n - 1) : 0, end = cut + n - 1 < len ? cut + n - 1 : len;
+			const char *p = find(buf + from, end - from, e->secrets[i], n);
+			if (p != NULL && (size_t)(p - buf) < cut) {
+				cut = (size_t)(p - buf);
+				moved = true;
+			}
+		}
+	}
+	return cut;
+}
+
 const struct fold *engine_fold(const struct engine *e) { return &e->fold; }
 const struct runbook *engine_runbook(const struct engine *e) { return e->rb; }
 const struct inventory *engine_inventory(const struct engine *e) { return e->inv; }
@@ -79,6 +116,11 @@ bool engine_audit_failed(struct engine *e)
 	bool failed = e->audit_failed;
 	pthread_mutex_unlock(&e->m);
 	return failed;
+}
+
+void engine_audit_head(struct engine *e, char out[AUDIT_HEAD_LEN])
+{
+	audit_head(e->audit, out);
 }
 
 bool engine_on_duty(const struct engine *e, const char *name)

@@ -19,6 +19,8 @@ struct obuf {
 	struct act_run *r;
 	char *buf[2];
 	size_t len[2], cap[2];
+	char *carry[2]; /* the unwritten part of a line still coming in pieces */
+	size_t clen[2];
 	int64_t first[2];
 	bool any;
 };
@@ -88,9 +90,34 @@ static void ob_add(struct obuf *o, int i, const char *line, size_t len)
 		ob_flush(o, i);
 }
 
-static void ob_line(void *ud, enum xp_stream s, const char *line, size_t len)
+/* A line over 64 KiB comes in pieces (more is set on all but the last). A
+ * secret the boundary cuts in two would be masked in neither half, so each
+ * piece joins what was held back of the one before, and only what cannot be
+ * the start of a secret still to come is written. */
+static void ob_piece(struct obuf *o, int i, const char *line, size_t len, bool more)
 {
-	ob_add(ud, s == XP_STDERR, line, len);
+	if (!more && o->clen[i] == 0) {
+		ob_add(o, i, line, len);
+		return;
+	}
+	char *c = realloc(o->carry[i], o->clen[i] + len + 1);
+	if (c == NULL) {
+		o->r->lost++;
+		return;
+	}
+	memcpy(c + o->clen[i], line, len);
+	o->carry[i] = c;
+	o->clen[i] += len;
+	size_t cut = more ? eng_redact_cut(o->r->e, c, o->clen[i]) : o->clen[i];
+	if (cut > 0)
+		ob_add(o, i, c, cut);
+	memmove(c, c + cut, o->clen[i] - cut);
+	o->clen[i] -= cut;
+}
+
+static void ob_line(void *ud, enum xp_stream s, const char *line, size_t len, bool more)
+{
+	ob_piece(ud, s == XP_STDERR, line, len, more);
 }
 
 static void ob_tick(void *ud)
@@ -104,6 +131,11 @@ static void ob_tick(void *ud)
 
 static void ob_done(struct obuf *o)
 {
+	for (int i = 0; i < 2; i++) { /* a stream cut off mid-line: what was held back */
+		if (o->clen[i])
+			ob_add(o, i, o->carry[i], o->clen[i]);
+		free(o->carry[i]);
+	}
 	ob_flush(o, 0);
 	ob_flush(o, 1);
 	free(o->buf[0]);
@@ -353,11 +385,11 @@ static ssize_t feed_in(void *ud, char *buf, size_t cap)
 	return f->src(f->ud, buf, cap);
 }
 
-static void cap_line(void *ud, enum xp_stream s, const char *line, size_t len)
+static void cap_line(void *ud, enum xp_stream s, const char *line, size_t len, bool more)
 {
 	struct capture *c = ud;
 	if (s == XP_STDERR) {
-		ob_add(&c->ob, 1, line, len);
+		ob_piece(&c->ob, 1, line, len, more);
 		return;
 	}
 	if (c->len + len + 2 > c->max) {
@@ -371,7 +403,8 @@ static void cap_line(void *ud, enum xp_stream s, const char *line, size_t len)
 	}
 	memcpy(b + c->len, line, len);
 	c->len += len;
-	b[c->len++] = '\n';
+	if (!more) /* the pieces of a long line join back into it */
+		b[c->len++] = '\n';
 	b[c->len] = '\0';
 	c->buf = b;
 }

@@ -93,6 +93,9 @@ int eng_start_rollback(struct engine *e, const char *op, struct cut_err *err);
 void eng_preview(struct engine *e, size_t step);
 void eng_crash_point(struct engine *e, const char *point, const char *step);
 void eng_redact(const struct engine *e, char *line);
+/* Of a line still coming in pieces, how many leading bytes can be redacted
+ * and written now: no secret starts before that point and ends after it. */
+size_t eng_redact_cut(const struct engine *e, const char *buf, size_t len);
 /* SHA-256 of the whole resolved plan: changes when the runbook, the inventory
  * or an ${env.X} it reads resolve differently. */
 void eng_plan_sha(const struct engine *e, char hex[HASH_HEX_LEN + 1]);

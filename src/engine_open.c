@@ -90,6 +90,15 @@ static int load_inventory(struct engine *e, const char *path, struct cut_err *er
 	return rc;
 }
 
+/* The operators at the keyboard, as the lock names them: alice,bob. */
+static void join_operators(struct engine *e, const struct engine_opts *o)
+{
+	e->operators[0] = '\0';
+	for (size_t i = 0; i < o->noperators; i++)
+		snprintf(e->operators + strlen(e->operators), sizeof e->operators - strlen(e->operators), "%s%s",
+			 i ? "," : "", o->operators[i]);
+}
+
 int eng_open(struct engine *e, const struct engine_opts *o, const char *rb_path, const char *inv_path,
 	     struct audit_lock_holder *holder, struct cut_err *err)
 {
@@ -98,9 +107,6 @@ int eng_open(struct engine *e, const struct engine_opts *o, const char *rb_path,
 	pthread_mutex_init(&e->m, NULL);
 	const char *crash = getenv("CUTOVER_TEST_CRASH");
 	snprintf(e->crash, sizeof e->crash, "%s", crash ? crash : "");
-	for (size_t i = 0; i < o->noperators; i++)
-		snprintf(e->operators + strlen(e->operators), sizeof e->operators - strlen(e->operators), "%s%s",
-			 i ? "," : "", o->operators[i]);
 	int rc = load_inventory(e, inv_path, err);
 	if (rc == CUT_OK)
 		rc = eng_load_runbook(e, rb_path, err);
@@ -119,8 +125,8 @@ int eng_open(struct engine *e, const struct engine_opts *o, const char *rb_path,
 	if ((e->pool = ssh_pool_new()) == NULL)
 		return cut_fail(err, CUT_ENOMEM, "out of memory");
 	e->audit_path = strdup(o->audit);
-	rc = audit_lock_take(o->audit, e->operators, o->take_over, &e->lock, holder, err);
-	return rc;
+	/* resume took the lock before it read the audit */
+	return e->lock ? CUT_OK : audit_lock_take(o->audit, true, e->operators, o->take_over, &e->lock, holder, err);
 }
 
 void eng_plan_sha(const struct engine *e, char hex[HASH_HEX_LEN + 1])
@@ -196,6 +202,7 @@ int engine_start(const struct engine_opts *o, struct engine **out, struct audit_
 	struct engine *e = calloc(1, sizeof *e);
 	if (e == NULL)
 		return cut_fail(err, CUT_ENOMEM, "out of memory");
+	join_operators(e, o);
 	char *rb = absolute(o->runbook), *inv = absolute(o->inventory);
 	int rc = eng_open(e, o, rb, inv, holder, err);
 	free(rb);
@@ -212,6 +219,8 @@ int engine_start(const struct engine_opts *o, struct engine **out, struct audit_
 			audit_run_clear(&prev);
 		}
 	}
+	if (rc == CUT_OK)
+		rc = audit_guard(e->audit, err);
 	if (rc == CUT_OK)
 		rc = eng_begin_run(e, 0, err);
 	if (rc != CUT_OK) {
@@ -260,7 +269,7 @@ static int resume_run(struct engine *e, int64_t run, struct cut_err *err)
 				"('cutover audit verify' shows the same)", e->audit_path, (long long)rep.bad_seq, rep.reason);
 	if (rc != CUT_OK)
 		return rc;
-	if ((rc = audit_events(e->audit, run, refold_one, e, err)) != CUT_OK)
+	if ((rc = audit_events(e->audit, run, refold_one, e, err)) != CUT_OK || (rc = audit_guard(e->audit, err)) != CUT_OK)
 		return rc;
 	e->run = run;
 	char now[HASH_HEX_LEN + 1];
@@ -295,24 +304,24 @@ int engine_resume(const struct engine_opts *o, struct engine **out, struct audit
 		  struct cut_err *err)
 {
 	*out = NULL;
-	struct audit *a;
-	struct audit_run r;
-	int rc = audit_open(o->audit, false, &a, err);
-	if (rc != CUT_OK)
-		return rc;
-	rc = audit_run_latest(a, true, &r, err);
-	audit_close(a); /* reopened below, under the lock */
-	if (rc == CUT_ENOTFOUND)
-		return cut_fail(err, CUT_ENOTFOUND, "audit %s has no unfinished run to resume; start one with 'cutover run'",
-				o->audit);
-	if (rc != CUT_OK)
-		return rc;
 	struct engine *e = calloc(1, sizeof *e);
-	if (e == NULL) {
-		audit_run_clear(&r);
+	if (e == NULL)
 		return cut_fail(err, CUT_ENOMEM, "out of memory");
-	}
-	rc = eng_open(e, o, r.runbook, r.inventory, holder, err);
+	join_operators(e, o);
+	/* The lock before the first read: the file may be some other console's. */
+	int rc = audit_lock_take(o->audit, false, e->operators, o->take_over, &e->lock, holder, err);
+	struct audit *a = NULL;
+	struct audit_run r = {0};
+	if (rc == CUT_OK)
+		rc = audit_open(o->audit, false, &a, err);
+	if (rc == CUT_OK)
+		rc = audit_run_latest(a, true, &r, err);
+	audit_close(a); /* reopened below, once runbook and inventory are loaded */
+	if (rc == CUT_ENOTFOUND && a != NULL)
+		rc = cut_fail(err, CUT_ENOTFOUND, "audit %s has no unfinished run to resume; start one with 'cutover run'",
+			      o->audit);
+	if (rc == CUT_OK)
+		rc = eng_open(e, o, r.runbook, r.inventory, holder, err);
 	if (rc == CUT_OK)
 		rc = check_unchanged(e, &r, err);
 	if (rc == CUT_OK)

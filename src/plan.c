@@ -1,7 +1,10 @@
 /* plan: a runbook resolved against an inventory (see include/cutover/plan.h). */
 #include "cutover/plan.h"
+#include "cutover/shown.h"
 
 #include <jansson.h>
+#include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 
 static struct plan_target *new_target(struct plan *p, struct plan_step *ps, size_t cap)
@@ -139,13 +142,38 @@ static void join(char *buf, size_t n, const struct strlist *l, const char *none)
 		snprintf(buf, n, "%s", none);
 }
 
+/*
+ * One line of the plan. Runbook and inventory text runs through every line (a
+ * title, a host, a variable's value in a command): a newline in it must not
+ * start a line that reads as another target or command, nor an escape
+ * sequence repaint what the operators are about to confirm.
+ */
+static void line(FILE *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void line(FILE *out, const char *fmt, ...)
+{
+	char small[1024], *buf = small;
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(small, sizeof small, fmt, ap);
+	va_end(ap);
+	if (n >= (int)sizeof small && (buf = malloc((size_t)n + 1)) != NULL) {
+		va_start(ap, fmt);
+		vsnprintf(buf, (size_t)n + 1, fmt, ap);
+		va_end(ap);
+	}
+	shown_puts(out, buf ? buf : small);
+	fputc('\n', out);
+	if (buf != small)
+		free(buf);
+}
+
 void plan_print_text(const struct plan *p, FILE *out)
 {
 	const struct runbook *rb = p->rb;
-	fprintf(out, "plan: %s (%s) on %s (%s)\n", rb->name ? rb->name : "?", rb->file,
-		p->inv->site ? p->inv->site : "site", p->inv->file);
+	line(out, "plan: %s (%s) on %s (%s)", rb->name ? rb->name : "?", rb->file, p->inv->site ? p->inv->site : "site",
+	     p->inv->file);
 	if (rb->title)
-		fprintf(out, "%s\n", rb->title);
+		line(out, "%s", rb->title);
 	const char *on = p->n ? p->steps[0].ck_on : NULL;
 	if (on)
 		fprintf(out, "ClickHouse points at the %s ensemble when the run starts", on);
@@ -175,18 +203,18 @@ void plan_print_step(const struct plan *p, size_t i, FILE *out)
 	join(req, sizeof req, &s->requires, "nothing");
 	join(tg, sizeof tg, &s->targets, "none");
 	fmt_ms(to, sizeof to, s->timeout_ms);
-	fprintf(out, "%2zu. %s  %s\n", i + 1, s->id ? s->id : "?", s->title ? s->title : "");
-	fprintf(out, "    action %s · targets %s · confirm %s%s · requires %s · timeout %s · on failure %s\n",
-		s->action ? s->action : "?", tg, s->confirm, s->simple ? " (yes)" : "", req, to,
-		s->on_failure ? s->on_failure : "stop");
+	line(out, "%2zu. %s  %s", i + 1, s->id ? s->id : "?", s->title ? s->title : "");
+	line(out, "    action %s · targets %s · confirm %s%s · requires %s · timeout %s · on failure %s",
+	     s->action ? s->action : "?", tg, s->confirm, s->simple ? " (yes)" : "", req, to,
+	     s->on_failure ? s->on_failure : "stop");
 	for (size_t k = 0; k < ps->notes.n; k++)
-		fprintf(out, "    %s\n", ps->notes.v[k]);
+		line(out, "    %s", ps->notes.v[k]);
 	for (size_t t = 0; t < ps->nt; t++) {
 		const struct plan_target *pt = &ps->t[t];
-		fprintf(out, "    - %s (%s)%s%s:\n", pt->name, pt->host ? pt->host : "?",
-			pt->role ? ", " : "", pt->role ? pt->role : "");
+		line(out, "    - %s (%s)%s%s:", pt->name, pt->host ? pt->host : "?", pt->role ? ", " : "",
+		     pt->role ? pt->role : "");
 		for (size_t k = 0; k < pt->lines.n; k++)
-			fprintf(out, "        %s\n", pt->lines.v[k]);
+			line(out, "        %s", pt->lines.v[k]);
 	}
 }
 

@@ -174,7 +174,7 @@ struct run {
 	int64_t last_read, last_err_read;
 };
 
-static void shim_line(void *ud, enum xp_stream s, const char *line, size_t len)
+static void shim_line(void *ud, enum xp_stream s, const char *line, size_t len, bool more)
 {
 	struct run *r = ud;
 	size_t m = sizeof PID_MARK - 1;
@@ -183,7 +183,7 @@ static void shim_line(void *ud, enum xp_stream s, const char *line, size_t len)
 		return;
 	}
 	if (r->req->on_line)
-		r->req->on_line(r->req->ud, s, line, len);
+		r->req->on_line(r->req->ud, s, line, len, more);
 }
 
 static int open_channel(struct ssh_conn *c, ssh_channel *out, const char *cmd, int64_t deadline, struct cut_err *err)

@@ -32,10 +32,10 @@ int xp_exec(struct xport *x, struct xp_exec *req, struct cut_err *err)
 	return x->ops->exec(x, req, err);
 }
 
-static void emit(struct xp_exec *req, enum xp_stream s, const char *p, size_t n)
+static void emit(struct xp_exec *req, enum xp_stream s, const char *p, size_t n, bool more)
 {
 	if (req->on_line)
-		req->on_line(req->ud, s, p, n);
+		req->on_line(req->ud, s, p, n, more);
 }
 
 void xp_lines_feed(struct xp_lines *l, struct xp_exec *req, enum xp_stream s, const char *data, size_t n)
@@ -44,34 +44,36 @@ void xp_lines_feed(struct xp_lines *l, struct xp_exec *req, enum xp_stream s, co
 		const char *nl = memchr(data, '\n', n);
 		size_t take = nl ? (size_t)(nl - data) : n;
 		if (l->len == 0 && nl && take <= XP_MAX_LINE) { /* the common case: no copy */
-			emit(req, s, data, take);
+			emit(req, s, data, take, false);
+			data += take + 1;
+			n -= take + 1;
+			continue;
+		}
+		/* Pieces of at most XP_MAX_LINE: memory stays bounded whatever a
+		 * host sends without a newline. */
+		size_t room = XP_MAX_LINE - l->len;
+		bool ends = nl && take <= room;
+		if (take > room)
+			take = room;
+		if (l->buf == NULL && (l->buf = malloc(XP_MAX_LINE)) == NULL) {
+			emit(req, s, data, take, !ends); /* no buffer: unjoined, but nothing dropped */
 		} else {
-			if (l->len + take > l->cap) {
-				size_t cap = l->cap ? l->cap : 256;
-				while (cap < l->len + take)
-					cap *= 2;
-				char *b = realloc(l->buf, cap);
-				if (b == NULL)
-					return;
-				l->buf = b;
-				l->cap = cap;
-			}
 			memcpy(l->buf + l->len, data, take);
 			l->len += take;
-			if (nl || l->len >= XP_MAX_LINE) {
-				emit(req, s, l->buf, l->len);
+			if (ends || l->len == XP_MAX_LINE) {
+				emit(req, s, l->buf, l->len, !ends);
 				l->len = 0;
 			}
 		}
-		data += take + (nl ? 1 : 0);
-		n -= take + (nl ? 1 : 0);
+		data += take + (ends ? 1 : 0);
+		n -= take + (ends ? 1 : 0);
 	}
 }
 
 void xp_lines_flush(struct xp_lines *l, struct xp_exec *req, enum xp_stream s)
 {
 	if (l->len > 0)
-		emit(req, s, l->buf, l->len);
+		emit(req, s, l->buf, l->len, false);
 	l->len = 0;
 }
 
@@ -87,9 +89,10 @@ struct file_io {
 	char first_err[512];
 };
 
-static void keep_stderr(void *ud, enum xp_stream s, const char *line, size_t len)
+static void keep_stderr(void *ud, enum xp_stream s, const char *line, size_t len, bool more)
 {
 	struct file_io *f = ud;
+	(void)more;
 	if (s == XP_STDERR && f->first_err[0] == '\0')
 		snprintf(f->first_err, sizeof f->first_err, "%.*s", (int)len, line);
 }

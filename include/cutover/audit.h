@@ -44,10 +44,13 @@ struct audit_event {
 	char prev[HASH_HEX_LEN + 1], hash[HASH_HEX_LEN + 1];
 };
 
+#define AUDIT_HEAD_LEN 48
+
 struct audit_report {
 	int64_t events, runs;
 	int64_t bad_seq; /* first broken or missing event; 0 when the chain holds */
 	char reason[256];
+	char head[AUDIT_HEAD_LEN]; /* the last event verified, as audit_head writes it */
 };
 
 int audit_open(const char *path, bool create, struct audit **out, struct cut_err *err);
@@ -71,6 +74,15 @@ int audit_run_latest(struct audit *a, bool unfinished_only, struct audit_run *ou
 int audit_run_get(struct audit *a, int64_t id, struct audit_run *out, struct cut_err *err);
 void audit_run_clear(struct audit_run *r);
 
+/*
+ * From now on each append first checks that the chain's head is the event
+ * this handle last wrote (or the head now, for the first): events another
+ * process appended in between are accepted only if they are notes. Otherwise
+ * the append fails (CUT_EBUSY: another writer; CUT_ECORRUPT: events removed
+ * or replaced) and nothing is written. The engine guards its handle.
+ */
+int audit_guard(struct audit *a, struct cut_err *err);
+
 /* Append n events in one durable transaction; fills seq, wall and hashes. */
 int audit_append(struct audit *a, struct audit_event *ev, size_t n, struct cut_err *err);
 /* The same, chained alike, but committed without waiting for the disk: for
@@ -85,6 +97,18 @@ int audit_events(struct audit *a, int64_t run, audit_event_fn cb, void *ud, stru
 
 /* Walk the whole chain. Returns CUT_OK with rep->bad_seq == 0 when it holds. */
 int audit_verify(struct audit *a, struct audit_report *rep, struct cut_err *err);
+
+/*
+ * The chain's head as an operator notes it: "SEQ:HASH" with the first 16 hex
+ * digits of the last event's hash. The file alone cannot show that events
+ * were cut off its end together with the head recorded inside it; a head
+ * noted elsewhere (the change record) can. audit_head gives the head this
+ * handle last wrote; audit_verify_head holds a verified file (rep from
+ * audit_verify) to a noted head: CUT_EUSAGE when noted is not SEQ:HEX (at
+ * least 12 digits), else CUT_OK with rep->bad_seq set when the file fails it.
+ */
+void audit_head(struct audit *a, char out[AUDIT_HEAD_LEN]);
+int audit_verify_head(struct audit *a, const char *noted, struct audit_report *rep, struct cut_err *err);
 
 /* Wall-clock time as 2026-11-25T15:04:05.123Z; monotonic milliseconds. */
 void audit_wall_now(char buf[32]);

@@ -104,5 +104,8 @@ bool engine_on_duty(const struct engine *e, const char *name);
 /* An event could not be appended to the audit (a full disk, an I/O error):
  * nothing more can be recorded, so no step may run; resume once it is mended. */
 bool engine_audit_failed(struct engine *e);
+/* The audit's head as this engine last wrote it, SEQ:HASH (see audit_head):
+ * shown at the end of a run for the operators to note in the change record. */
+void engine_audit_head(struct engine *e, char out[AUDIT_HEAD_LEN]);
 
 #endif

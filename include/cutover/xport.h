@@ -31,8 +31,10 @@ struct xp_exec {
 	const char *cmd;
 	int timeout_ms; /* the whole command; 0: none (the engine always sets one) */
 	int idle_ms;    /* no output for this long ends it; 0: none */
-	/* A complete line without its '\n' (lines over 64 KiB come in pieces). */
-	void (*on_line)(void *ud, enum xp_stream s, const char *line, size_t len);
+	/* A line without its '\n'. A line over 64 KiB comes in pieces: each but
+	 * the last has more set, so a consumer can join them (and find a
+	 * secret that a piece boundary cuts in two). */
+	void (*on_line)(void *ud, enum xp_stream s, const char *line, size_t len, bool more);
 	/* Raw stdout instead of lines, when set (file reads). */
 	void (*on_data)(void *ud, const char *buf, size_t len);
 	/* Stdin: fill buf, return bytes, 0 at end, -1 to fail (the command is
@@ -120,8 +122,8 @@ void xp_put(struct ssh_pool *pool, struct xport *x, int rc);
 
 /* Splits a stream into lines for xp_exec's on_line. */
 struct xp_lines {
-	char *buf;
-	size_t len, cap;
+	char *buf; /* XP_MAX_LINE (64 KiB) once a line needs joining */
+	size_t len;
 };
 void xp_lines_feed(struct xp_lines *l, struct xp_exec *req, enum xp_stream s, const char *data, size_t n);
 void xp_lines_flush(struct xp_lines *l, struct xp_exec *req, enum xp_stream s);

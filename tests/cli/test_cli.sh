@@ -46,6 +46,17 @@ out=$($c plan "$tmp/noch-rb.yaml" -i "$tmp/noch.yaml" 2>&1)
 check "plan without a ClickHouse ensemble says none is known" bash -c \
   "grep -q 'No ClickHouse ensemble is known' <<<\"\$1\" && ! grep -q '(null)' <<<\"\$1\"" _ "$out"
 
+# a variable holding a newline, a title holding an escape: the plan shows them, one line each
+printf 'site: x\nssh: {user: root}\noperators: [alice, bob]\nensembles:\n  old:\n    nodes: [{myid: 1, host: 10.0.0.1}]\nvars:\n  dir: "/tmp/a\\n    - fake (10.9.9.9):\\n        $ rm -rf /"\n' >"$tmp/nl.yaml"
+printf 'runbook: r\nsteps:\n  - {id: a, title: "t\\e[2Jx", action: shell, targets: [local], params: {command: "ls ${dir}"}}\n' >"$tmp/nl-rb.yaml"
+out=$($c plan "$tmp/nl-rb.yaml" -i "$tmp/nl.yaml" 2>&1)
+check_eq "a variable's newline does not start a plan line of its own" \
+  "        on local: \$ ls '/tmp/a^J    - fake (10.9.9.9):^J        \$ rm -rf /'" "$(grep -a 'ls ' <<<"$out")"
+check "no line of the plan reads as a fake target" bash -c "! grep -q '^    - fake' <<<\"\$1\"" _ "$out"
+check_eq "a title's escape is shown, not obeyed" " 1. a  t^[[2Jx" "$(grep -a '^ 1\. ' <<<"$out")"
+check_eq "plan json keeps the value as it is" true \
+  "$($c plan "$tmp/nl-rb.yaml" -i "$tmp/nl.yaml" --format json | jq '.steps[0].targets[0].operations[0] | contains("\n    - fake")')"
+
 # plain mode shows a host's control characters harmlessly; the audit keeps the bytes
 cat >"$tmp/esc.yaml" <<'YAML'
 runbook: esc
@@ -56,6 +67,13 @@ YAML
 out=$(printf 'yes\n' | LAB_DIR=$tmp/nolab $c run "$tmp/esc.yaml" -i tests/lab/inventory.yaml --audit "$tmp/esc.db" --plain --operator alice 2>&1)
 check_eq "escape, carriage return and C1 controls are shown, not obeyed" "  local | a^[[2Jb^Mc<U+009B>d" "$(grep -a 'local | a' <<<"$out")"
 check "text that is not control characters passes as it is" grep -q "local | 中文" <<<"$out"
+head=$(sed -n 's/^audit head \([0-9]*:[0-9a-f]*\): note it.*/\1/p' <<<"$out")
+check "the run ends by showing the audit's head to note" test -n "$head"
+check "audit verify holds the file to the noted head" $c audit verify --audit "$tmp/esc.db" --head "$head"
+$c audit verify --audit "$tmp/esc.db" --head "99:${head#*:}" >/dev/null 2>&1
+check_eq "a head past the file's end fails verify" 1 $?
+$c audit verify --audit "$tmp/esc.db" --head "1:xyz" >/dev/null 2>&1
+check_eq "a head that is no SEQ:HASH is a usage error" 2 $?
 check "the audit keeps the bytes as the host sent them" \
   test "$(sqlite3 "$tmp/esc.db" "select count(*) from events where kind='output' and instr(json_extract(payload,'\$.text'), 'a' || char(27) || '[2Jb' || char(13) || 'c' || char(155) || 'd' || char(10)) = 1")" = 1
 

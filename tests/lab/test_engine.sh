@@ -114,6 +114,11 @@ for _ in $(seq 100); do grep -q "confirm one" "$W/out1" && break; sleep 0.1; don
 check_eq "a second console on the same audit exits 3" 3 "$?"
 check "it names the holder's pid, host and operators" \
   grep -q "in use by cutover pid $holder on $(hostname), operators alice" "$W/out2"
+mkdir "$W/elsewhere"; ln "$C" "$W/elsewhere/same.db"
+"$CUT" resume --audit "$W/elsewhere/same.db" --plain --operator bob --take-over </dev/null >"$W/out2" 2>&1
+check_eq "the same audit through a hard link elsewhere is refused, even with --take-over" 1 "$?"
+check "it says why: SQLite keeps a log per name" grep -q "has 2 names (hard links); SQLite keeps its log" "$W/out2"
+rm -f "$W/elsewhere/same.db"
 check "a note can be added while the console runs" "$CUT" notes --audit "$C" --operator bob "DBA on the bridge"
 check_eq "the note is in the audit under bob" "DBA on the bridge" \
   "$(q "$C" "select json_extract(payload,'\$.text') from events where kind='note' and operator='bob'")"
@@ -172,6 +177,36 @@ check_eq "the secret step succeeds" 0 "$?"
 check_eq "the secret is nowhere in the audit" 0 "$(sqlite3 "$W/s.db" "select count(*) from events where payload like '%hunter2%'")"
 check "the output event shows it masked" grep -q 'pw=\*\*\*' <<<"$(sqlite3 "$W/s.db" "select payload from events where kind='output'")"
 check "nor on the screen" bash -c "! grep -q hunter2 '$W/out'"
+
+# A line over 64 KiB reaches the engine in pieces; the secret sits across the
+# first boundary (byte 65536) on stdout and across it on stderr too.
+cat >"$W/split.yaml" <<'YAML'
+runbook: split
+kind: migration
+steps:
+  - {id: say, title: long lines, action: shell, targets: [local], simple: true, params: {command: "head -c 65530 /dev/zero | tr '\\0' x; echo ${db_password}-end; head -c 65533 /dev/zero | tr '\\0' y >&2; echo ${db_password}-err >&2"}}
+YAML
+printf 'yes\n' | CUTOVER_LAB_SECRET=hunter2-very-secret "$CUT" run "$W/split.yaml" -i "$INV" --audit "$W/split.db" --plain --operator alice >"$W/out" 2>&1
+check_eq "a secret cut by the 64 KiB piece boundary: the step succeeds" 0 "$?"
+check_eq "neither half of it is in the audit" 0 "$(q "$W/split.db" "select count(*) from events where payload like '%hunter%' or payload like '%very-sec%'")"
+check_eq "it is masked where it stood, nothing around it lost" "65530 ***-end 65533 ***-err" \
+  "$(q "$W/split.db" "select group_concat(n || ' ' || tail, ' ') from (select length(t) - length(replace(replace(t, 'x', ''), 'y', '')) n,
+     substr(rtrim(t, char(10)), -7) tail from (select json_extract(payload, '$.text') t from events where kind = 'output' order by seq))")"
+check "nor on the screen" bash -c "! grep -Eq 'hunter|very-sec' '$W/out'"
+
+# Output over a capture limit fails the step; the message must not quote the
+# command, which holds the secret once expanded.
+sed 's|status: ${lab}/bin/writer.sh status ${id}|status: "head -c 70000 /dev/zero # ${db_password}"|' "$INV" >"$W/big-inv.yaml"
+cat >"$W/big.yaml" <<'YAML'
+runbook: big
+kind: migration
+steps:
+  - {id: check, title: check the writers, action: tasks.wait, targets: [tasks.all], simple: true, timeout: 20s}
+YAML
+printf 'yes\nabort\n' | CUTOVER_LAB_SECRET=hunter2-very-secret "$CUT" run "$W/big.yaml" -i "$W/big-inv.yaml" --audit "$W/big.db" --plain --operator alice >"$W/out" 2>&1
+check "output over the capture limit fails the step" grep -q "larger than 65536 bytes" <<<"$(q "$W/big.db" "select payload from events where kind = 'step_end'")"
+check_eq "the failure message holds no secret" 0 "$(q "$W/big.db" "select count(*) from events where payload like '%hunter2%'")"
+check "nor does the screen" bash -c "! grep -q hunter2 '$W/out'"
 
 # ---- G: Ctrl-C cancels a running step, kills its command, and is recorded ---------------------
 cat >"$W/cancel.yaml" <<'YAML'

@@ -29,17 +29,21 @@ static struct ssh_target lab_target(const char *host)
 }
 
 struct sink {
-	uint64_t out_lines, err_lines, out_bytes;
+	uint64_t out_lines, err_lines, out_bytes, pieces;
+	size_t biggest; /* piece */
 	char first_err[256], last_out[256];
 	struct hash_ctx *h;
 };
 
-static void on_line(void *ud, enum xp_stream s, const char *line, size_t len)
+static void on_line(void *ud, enum xp_stream s, const char *line, size_t len, bool more)
 {
 	struct sink *k = ud;
+	k->pieces++;
+	if (len > k->biggest)
+		k->biggest = len;
 	if (s == XP_STDOUT) {
-		k->out_lines++;
-		k->out_bytes += len + 1;
+		k->out_lines += !more;
+		k->out_bytes += len + !more;
 		snprintf(k->last_out, sizeof k->last_out, "%.*s", (int)len, line);
 	} else {
 		if (k->err_lines++ == 0)
@@ -72,6 +76,14 @@ static void streams_apart_and_exit_codes(struct xport *x)
 	assert_int_equal(req.out_bytes, 10485760);
 	assert_int_equal(k.out_bytes, 10485760);
 	assert_int_equal(k.out_lines, 10485760 / 80); /* 79 characters and a newline */
+	/* A 1 MiB line without a newline in it: pieces of at most 64 KiB, joined by more. */
+	assert_int_equal(run(x, "head -c 1048576 /dev/zero | tr '\\0' x; echo; echo next", 60000, &k, &req, &e), CUT_OK);
+	assert_int_equal(k.out_lines, 2);
+	assert_int_equal(k.out_bytes, 1048576 + 1 + 5);
+	/* 16 full pieces; the newline comes with the last or, read apart, as an empty one */
+	assert_in_range(k.pieces, 1048576 / 65536 + 1, 1048576 / 65536 + 2);
+	assert_int_equal(k.biggest, 65536);
+	assert_string_equal(k.last_out, "next");
 }
 
 static void test_xport_ssh_exec(void **state)

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -229,7 +230,7 @@ static void test_audit_lock_busy_then_stale(void **state)
 	pid_t pid = fork();
 	if (pid == 0) { /* a console that holds the file and then dies without releasing */
 		struct audit_lock *mine;
-		if (audit_lock_take(path, "alice,bob", false, &mine, &h, NULL) != CUT_OK)
+		if (audit_lock_take(path, true, "alice,bob", false, &mine, &h, NULL) != CUT_OK)
 			_exit(1);
 		(void)!write(fds[1], "x", 1);
 		pause();
@@ -237,19 +238,19 @@ static void test_audit_lock_busy_then_stale(void **state)
 	}
 	char c;
 	assert_int_equal(read(fds[0], &c, 1), 1);
-	assert_int_equal(audit_lock_take(path, "carol", false, &l, &h, &e), CUT_EBUSY);
+	assert_int_equal(audit_lock_take(path, true, "carol", false, &l, &h, &e), CUT_EBUSY);
 	assert_int_equal(h.pid, pid);
 	assert_string_equal(h.operators, "alice,bob");
 	assert_non_null(strstr(e.msg, "alice,bob"));
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
-	assert_int_equal(audit_lock_take(path, "carol", false, &l, &h, &e), CUT_EREFUSED);
+	assert_int_equal(audit_lock_take(path, true, "carol", false, &l, &h, &e), CUT_EREFUSED);
 	assert_int_equal(h.pid, pid);
 	assert_non_null(strstr(e.msg, "--take-over"));
-	assert_int_equal(audit_lock_take(path, "carol", true, &l, &h, &e), CUT_OK);
+	assert_int_equal(audit_lock_take(path, true, "carol", true, &l, &h, &e), CUT_OK);
 	audit_lock_release(l);
 	/* a clean release leaves no stale lock behind */
-	assert_int_equal(audit_lock_take(path, "dave", false, &l2, &h, &e), CUT_OK);
+	assert_int_equal(audit_lock_take(path, true, "dave", false, &l2, &h, &e), CUT_OK);
 	assert_int_equal(h.pid, 0);
 	audit_lock_release(l2);
 	close(fds[0]);
@@ -271,7 +272,7 @@ static void test_audit_lock_never_writes_through_a_link(void **state)
 	fclose(v);
 	unlink(lock);
 	assert_int_equal(symlink(victim, lock), 0); /* planted in a shared directory */
-	assert_int_equal(audit_lock_take(path, "alice", true, &l, &h, &e), CUT_EREFUSED);
+	assert_int_equal(audit_lock_take(path, true, "alice", true, &l, &h, &e), CUT_EREFUSED);
 	assert_non_null(strstr(e.msg, "symbolic link"));
 	struct stat sb;
 	assert_int_equal(stat(victim, &sb), 0);
@@ -282,7 +283,7 @@ static void test_audit_lock_never_writes_through_a_link(void **state)
 	assert_true(fd >= 0);
 	assert_int_equal(fchmod(fd, 0666), 0);
 	close(fd);
-	assert_int_equal(audit_lock_take(path, "alice", true, &l, &h, &e), CUT_EREFUSED);
+	assert_int_equal(audit_lock_take(path, true, "alice", true, &l, &h, &e), CUT_EREFUSED);
 	assert_non_null(strstr(e.msg, "mode 666"));
 	unlink(lock);
 	unlink(victim);
@@ -332,11 +333,34 @@ static void test_audit_lock_follows_the_file_not_the_path(void **state)
 	audit_close(fresh(1));
 	snprintf(alias, sizeof alias, "%s/alias.db", dir);
 	assert_int_equal(symlink(path, alias), 0);
-	assert_int_equal(audit_lock_take(path, "alice", false, &l, &h, &e), CUT_OK);
-	assert_int_equal(audit_lock_take(alias, "bob", false, &l2, &h, &e), CUT_EBUSY);
+	assert_int_equal(audit_lock_take(path, true, "alice", false, &l, &h, &e), CUT_OK);
+	assert_int_equal(audit_lock_take(alias, true, "bob", false, &l2, &h, &e), CUT_EBUSY);
 	assert_non_null(strstr(e.msg, "alice"));
-	audit_lock_release(l);
 	unlink(alias);
+	/* a hard link in another directory: another real path, the same file,
+	 * and another SQLite log beside it: refused by either name */
+	char sub[600];
+	snprintf(sub, sizeof sub, "%s/sub", dir);
+	snprintf(alias, sizeof alias, "%s/sub/link.db", dir);
+	assert_int_equal(mkdir(sub, 0700), 0);
+	assert_int_equal(link(path, alias), 0);
+	assert_int_equal(audit_lock_take(alias, false, "bob", false, &l2, &h, &e), CUT_EREFUSED);
+	assert_non_null(strstr(e.msg, "has 2 names (hard links)"));
+	audit_lock_release(l);
+	assert_int_equal(audit_lock_take(path, false, "bob", false, &l2, &h, &e), CUT_EREFUSED);
+	unlink(alias);
+	rmdir(sub);
+	/* the flock is on the file: another way to the same inode meets it */
+	assert_int_equal(audit_lock_take(path, false, "alice", false, &l, &h, &e), CUT_OK);
+	int fd = open(path, O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(flock(fd, LOCK_EX | LOCK_NB), -1);
+	close(fd);
+	audit_lock_release(l);
+	/* resume names an audit that must exist: none is made */
+	snprintf(alias, sizeof alias, "%s/none.db", dir);
+	assert_int_equal(audit_lock_take(alias, false, "bob", false, &l2, &h, &e), CUT_ENOTFOUND);
+	assert_int_equal(access(alias, F_OK), -1);
 	struct audit *a;
 	assert_int_equal(chmod(path, 0666), 0);
 	assert_int_equal(audit_open(path, false, &a, &e), CUT_EREFUSED);
@@ -392,6 +416,79 @@ static void test_audit_verify_finds_an_edited_runs_row(void **state)
 	audit_close(a);
 }
 
+/* A guarded handle appends only onto the head it last wrote; notes from another shell may come in between. */
+static void test_audit_guard_refuses_a_moved_head(void **state)
+{
+	(void)state;
+	struct audit *mine = fresh(2), *other;
+	struct cut_err e;
+	assert_int_equal(audit_guard(mine, &e), CUT_OK);
+	assert_int_equal(audit_open(path, false, &other, &e), CUT_OK);
+	struct audit_event note = {.run = 1, .operator = "bob", .kind = "note", .payload = "{}"};
+	assert_int_equal(audit_append(other, &note, 1, &e), CUT_OK);
+	struct audit_event ev = {.run = 1, .operator = "alice", .step = "s1", .kind = "confirm"};
+	assert_int_equal(audit_append(mine, &ev, 1, &e), CUT_OK); /* a note in between is fine */
+	assert_int_equal(ev.seq, 4);
+	struct audit_event twin = {.run = 1, .operator = "bob", .step = "s1", .kind = "confirm"};
+	assert_int_equal(audit_append(other, &twin, 1, &e), CUT_OK); /* a second console, past the lock */
+	ev.seq = 0;
+	assert_int_equal(audit_append(mine, &ev, 1, &e), CUT_EBUSY);
+	assert_non_null(strstr(e.msg, "event 5, confirm"));
+	char head[AUDIT_HEAD_LEN];
+	audit_head(mine, head);
+	assert_true(strncmp(head, "4:", 2) == 0); /* the refused append moved nothing */
+	audit_close(other);
+	audit_close(mine);
+	struct audit_report rep;
+	assert_int_equal(audit_open_readonly(path, &other, &e), CUT_OK);
+	assert_int_equal(audit_verify(other, &rep, &e), CUT_OK);
+	assert_int_equal(rep.events, 5);
+	audit_close(other);
+	/* events removed under a guarded handle */
+	assert_int_equal(audit_open(path, false, &mine, &e), CUT_OK);
+	assert_int_equal(audit_guard(mine, &e), CUT_OK);
+	tamper("DROP TRIGGER events_no_delete; DELETE FROM events WHERE seq = 5");
+	assert_int_equal(audit_append(mine, &ev, 1, &e), CUT_ECORRUPT);
+	assert_non_null(strstr(e.msg, "changed under this console"));
+	audit_close(mine);
+}
+
+/* A head noted at the end of the run finds events cut off the end with the recorded head. */
+static void test_audit_noted_head_finds_a_cut_tail(void **state)
+{
+	(void)state;
+	struct audit *a = fresh(6);
+	struct cut_err e;
+	char noted[AUDIT_HEAD_LEN];
+	audit_head(a, noted);
+	assert_true(strncmp(noted, "6:", 2) == 0);
+	assert_int_equal(strlen(noted), 2 + 16);
+	audit_close(a);
+	struct audit_report rep;
+	assert_int_equal(audit_open_readonly(path, &a, &e), CUT_OK);
+	assert_int_equal(audit_verify(a, &rep, &e), CUT_OK);
+	assert_string_equal(rep.head, noted);
+	assert_int_equal(audit_verify_head(a, noted, &rep, &e), CUT_OK);
+	assert_int_equal(rep.bad_seq, 0);
+	assert_int_equal(audit_verify_head(a, "6:abc", &rep, &e), CUT_EUSAGE);
+	assert_int_equal(audit_verify_head(a, "x:0123456789ab", &rep, &e), CUT_EUSAGE);
+	assert_int_equal(audit_verify_head(a, "3:0123456789ab", &rep, &e), CUT_OK); /* not event 3's hash */
+	assert_int_equal(rep.bad_seq, 3);
+	assert_non_null(strstr(rep.reason, "not the one noted"));
+	audit_close(a);
+	/* the last two events go, and the head recorded in meta is set back to match */
+	tamper("DROP TRIGGER events_no_delete; DELETE FROM events WHERE seq >= 5;"
+	       "UPDATE meta SET value = '4' WHERE key = 'head_seq';"
+	       "UPDATE meta SET value = (SELECT hash FROM events WHERE seq = 4) WHERE key = 'head_hash'");
+	assert_int_equal(audit_open_readonly(path, &a, &e), CUT_OK);
+	assert_int_equal(audit_verify(a, &rep, &e), CUT_OK);
+	assert_int_equal(rep.bad_seq, 0); /* the file alone cannot tell */
+	assert_int_equal(audit_verify_head(a, noted, &rep, &e), CUT_OK);
+	assert_int_equal(rep.bad_seq, 5);
+	assert_non_null(strstr(rep.reason, "cut off the end"));
+	audit_close(a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -400,6 +497,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_audit_verify_finds_an_edited_event, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_audit_verify_finds_a_deleted_event, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_audit_verify_finds_deleted_tail, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_audit_guard_refuses_a_moved_head, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_audit_noted_head_finds_a_cut_tail, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_audit_verify_finds_a_rehashed_insert, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_audit_reopen_keeps_chaining, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_audit_unsynced_appends_chain_and_commit, setup, teardown),

@@ -69,6 +69,7 @@ static int open_engine(struct run_args *a, bool resume, struct ui_queue *q, stru
 {
 	struct engine_opts o = {.runbook = a->runbook, .inventory = a->inventory, .audit = a->audit,
 				.operators = a->ops, .noperators = a->nops, .take_over = a->take_over,
+				.refuse_alone = getenv("CUTOVER_REFUSE_ALONE") != NULL,
 				.allow_changed = a->allow_changed, .on_event = q ? ui_on_event : plain_on_event, .ud = q};
 	for (int tries = 0; tries < 2; tries++) {
 		struct audit_lock_holder holder = {0};
@@ -113,8 +114,7 @@ static int drive(struct run_args *a, bool resume)
 		return rc;
 	}
 	if (q) {
-		struct ui_opts uo = {.operators = a->ops, .noperators = a->nops,
-				     .refuse_alone = getenv("CUTOVER_REFUSE_ALONE") != NULL};
+		struct ui_opts uo = {.operators = a->ops, .noperators = a->nops};
 		struct cut_err err = {0};
 		rc = ui_run(e, q, &uo, &err) == CUT_OK ? CLI_OK : CLI_FAIL;
 		say_head(e, a->audit);

@@ -4,8 +4,11 @@
  */
 #include "cli.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cutover/zk_files.h"
 
@@ -105,7 +108,12 @@ int cli_zk(int argc, char **argv)
 			uint64_t z;
 			const char *slash = strrchr(argv[i], '/');
 			const char *name = slash ? slash + 1 : argv[i];
-			if (zk_file_zxid(name, "snapshot", &z))
+			struct stat sb;
+			if (stat(argv[i], &sb) != 0 || !S_ISREG(sb.st_mode) || access(argv[i], R_OK) != 0)
+				bad = 1, fprintf(stderr, "cutover: cannot read %s: %s\n", argv[i],
+						 stat(argv[i], &sb) != 0 ? strerror(errno) : !S_ISREG(sb.st_mode) ? "not a regular file"
+						 : strerror(errno));
+			else if (zk_file_zxid(name, "snapshot", &z))
 				bad |= inspect_snap(argv[i]);
 			else if (zk_file_zxid(name, "log", &z))
 				bad |= inspect_log(argv[i]);

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "cutover/engine.h"
+#include "cutover/presence.h"
 #include "cutover/shown.h"
 
 /* The one piece of global state: what SIGINT cancels. A handler can reach
@@ -129,10 +130,24 @@ static bool audit_down(struct engine *e, const struct cut_err *err)
 	return true;
 }
 
+/* What the engine said about the step (gates, what confirming takes, where it
+ * stands), shown harmlessly: a gate's reason may quote a host. */
+static void describe(struct engine *e)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	if (f == NULL)
+		return;
+	engine_describe(e, f);
+	fclose(f);
+	print_lines("", "", buf ? buf : "");
+	free(buf);
+}
+
 static int confirm_and_run(struct plain *pl, size_t i)
 {
 	struct engine *e = pl->e;
-	const char *me = pl->me;
 	const struct rb_step *s = &engine_runbook(e)->steps[i];
 	const struct gate_result *g;
 	size_t ng;
@@ -145,43 +160,44 @@ static int confirm_and_run(struct plain *pl, size_t i)
 		fprintf(stderr, "cutover: probing the site failed: %s\n", err.msg);
 		return 1;
 	}
-	bool failing = false;
-	for (size_t k = 0; k < ng; k++) {
-		printf("  gate %s: %s (%s)\n", g[k].gate, g[k].ok ? "ok" : "FAILS", g[k].why);
-		failing |= !g[k].ok;
-	}
-	if (failing)
-		printf("  a gate fails: confirming overrides it, which needs a second operator and a reason\n");
+	const struct policy_need *n = engine_need(e, i);
+	describe(e);
+	/* Plain mode is one terminal: outside tmux that is one engineer's. */
+	struct presence pr;
+	presence_read(&pr);
+	int present = pr.n >= 0 ? pr.n : 1;
+	if (n->destructive && present < 2 && !n->refuse_alone)
+		printf("  warning: %d engineer%s attached; a second should watch this step (the inventory's alone: refuse "
+		       "makes this a refusal)\n", present, present == 1 ? " is" : "s are");
 	if (engine_preview(e))
 		printf("    live preview:\n%s", engine_preview(e));
-	char prompt[256];
+	char prompt[256], hint[160];
 	snprintf(prompt, sizeof prompt, "confirm %s [yes/no]: ", s->id);
+	policy_hint(n, hint, sizeof hint);
 	char *a;
-	while ((a = ask(pl, prompt)) != NULL && !is(a, "yes") && !is(a, s->id) && !is(a, "no"))
-		printf("type yes or %s to run it, no to stop here\n", s->id);
+	while ((a = ask(pl, prompt)) != NULL && !is(a, "no") && !is(a, s->id) && !(n->yes_ok && is(a, "yes")))
+		printf("%s\n", hint);
 	if (a == NULL || is(a, "no"))
 		return 1;
-	char *op2 = NULL, *reason = NULL;
-	if (engine_needs_two(e, i) || failing) {
-		if ((a = ask(pl, "second operator: ")) == NULL)
-			return 1;
+	char *typed = strdup(a), *op2 = NULL, *reason = NULL;
+	if (n->two && (a = ask(pl, "second operator: ")) != NULL)
 		op2 = strdup(a);
-	}
-	if (failing) {
-		if ((a = ask(pl, "reason: ")) == NULL) {
-			free(op2);
-			return 1;
-		}
+	if (n->reason && (!n->two || op2) && (a = ask(pl, "reason: ")) != NULL)
 		reason = strdup(a);
+	int rc = CUT_ECANCELED;
+	if ((!n->two || op2) && (!n->reason || reason)) {
+		struct policy_confirmation c = {.typed = typed, .first = {.name = pl->me}, .second = {.name = op2},
+						.reason = reason, .present = present};
+		rc = engine_confirm(e, i, &c, &err);
 	}
-	int rc = engine_confirm(e, i, me, op2, reason, &err);
+	free(typed);
 	free(op2);
 	free(reason);
 	if (rc != CUT_OK) {
-		if (audit_down(e, &err))
-			return 1;
+		if (audit_down(e, &err) || err.code == 0)
+			return 1; /* input ended */
 		say_shown("not confirmed: ", err.msg);
-		return 0; /* asked again, with a fresh probe */
+		return rc == CUT_ECANCELED; /* else asked again, with a fresh probe */
 	}
 	sigint_engine = e;
 	rc = engine_run(e, i, &err);

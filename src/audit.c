@@ -130,6 +130,29 @@ static int connect_to(const char *path, int flags, struct audit **out, struct cu
 	return CUT_OK;
 }
 
+static int64_t scalar(struct audit *a, const char *sql);
+
+/*
+ * Our schema goes only into a file that is empty and meant to be created, or
+ * that already is a cutover audit: another program's database, or an empty
+ * file where an audit was expected (one lost), gets nothing added.
+ */
+static int not_ours(struct audit *a, bool create, struct cut_err *err)
+{
+	int64_t version = scalar(a, "PRAGMA user_version");
+	int64_t tables = scalar(a, "SELECT count(*) FROM sqlite_master");
+	int64_t ours = scalar(a, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('meta', 'runs', 'events')");
+	if (version < 0 || tables < 0 || ours < 0)
+		return audit_sql_fail(a, err, "reading");
+	if (version == 0 && tables == 0)
+		return create ? CUT_OK : cut_fail(err, CUT_EINVAL, "%s is empty, not a cutover audit (give the file 'cutover "
+						  "run --audit' wrote)", a->path);
+	if (version == 0 || ours != 3)
+		return cut_fail(err, CUT_EREFUSED, "%s is not a cutover audit (another program's database?); cutover adds "
+				"nothing to it: give another --audit", a->path);
+	return CUT_OK;
+}
+
 int audit_open(const char *path, bool create, struct audit **out, struct cut_err *err)
 {
 	*out = NULL;
@@ -142,10 +165,16 @@ int audit_open(const char *path, bool create, struct audit **out, struct cut_err
 	if (stat(path, &sb) != 0) {
 		int fd = create ? open(path, O_RDWR | O_CLOEXEC | O_CREAT | O_EXCL, 0600) : -1;
 		if (fd < 0)
-			return cut_fail(err, errno == ENOENT || !create ? CUT_ENOTFOUND : CUT_EIO, "audit %s: %s%s", path,
-					strerror(create ? errno : ENOENT), create ? "" : " (give the file written by 'cutover run --audit')");
+			return cut_fail(err, errno == ENOENT || !create ? CUT_ENOTFOUND : CUT_EIO, "cannot read %s: %s%s", path,
+					strerror(errno), create ? "" : " (give the file written by 'cutover run --audit')");
 		close(fd);
-	} else if (!S_ISREG(sb.st_mode) || sb.st_uid != geteuid() || (sb.st_mode & 022)) {
+	} else if (!S_ISREG(sb.st_mode)) {
+		return cut_fail(err, CUT_EINVAL, "cannot read %s: not a regular file (give the audit file 'cutover run "
+				"--audit' wrote, or a new name)", path);
+	} else if (access(path, R_OK | W_OK) != 0) {
+		return cut_fail(err, CUT_EIO, "cannot read %s: %s (cutover reads and appends to the audit)", path,
+				strerror(errno));
+	} else if (sb.st_uid != geteuid() || (sb.st_mode & 022)) {
 		/* someone else's file, or one others can write, is no record of ours to add to */
 		return cut_fail(err, CUT_EREFUSED, "audit %s is not a private regular file of this user (owner uid %ld, "
 				"mode %03o); cutover writes only to an audit no one else can write: chmod go-w it if it is yours, "
@@ -156,7 +185,9 @@ int audit_open(const char *path, bool create, struct audit **out, struct cut_err
 	int rc = connect_to(path, SQLITE_OPEN_READWRITE, &a, err);
 	if (rc != CUT_OK)
 		return rc;
-	rc = exec(a, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;", err);
+	rc = not_ours(a, create, err);
+	if (rc == CUT_OK)
+		rc = exec(a, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;", err);
 	if (rc == CUT_OK)
 		rc = migrate(a, err);
 	if (rc != CUT_OK) {
@@ -185,9 +216,12 @@ int audit_open_readonly(const char *path, struct audit **out, struct cut_err *er
 	*out = NULL;
 	struct stat sb;
 	if (stat(path, &sb) != 0)
-		return cut_fail(err, CUT_ENOTFOUND, "audit %s: %s", path, strerror(errno));
+		return cut_fail(err, CUT_ENOTFOUND, "cannot read %s: %s", path, strerror(errno));
 	if (!S_ISREG(sb.st_mode))
-		return cut_fail(err, CUT_EINVAL, "audit %s is not a regular file; give the file 'cutover run --audit' wrote", path);
+		return cut_fail(err, CUT_EINVAL, "cannot read %s: not a regular file (give the file 'cutover run --audit' wrote)",
+				path);
+	if (access(path, R_OK) != 0)
+		return cut_fail(err, CUT_EIO, "cannot read %s: %s", path, strerror(errno));
 	/* An empty file is what is left of an audit lost: never "intact". */
 	if (sb.st_size == 0)
 		return cut_fail(err, CUT_EINVAL, "audit %s is empty (0 bytes): not a cutover audit", path);

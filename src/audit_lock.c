@@ -76,12 +76,13 @@ static int lock_file(const char *audit_path, bool create, int *out, struct cut_e
 	if (fd < 0 && (errno == EEXIST || !create))
 		fd = open(audit_path, O_RDWR | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
-		return cut_fail(err, errno == ENOENT ? CUT_ENOTFOUND : CUT_EIO, "audit %s: %s%s", audit_path, strerror(errno),
-				create ? "" : " (give the file written by 'cutover run --audit')");
+		return cut_fail(err, errno == ENOENT ? CUT_ENOTFOUND : CUT_EIO, "cannot read %s: %s%s", audit_path,
+				strerror(errno), create ? "" : " (give the file written by 'cutover run --audit')");
 	struct stat sb;
 	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
 		close(fd);
-		return cut_fail(err, CUT_EINVAL, "audit %s is not a regular file; give a file for the audit", audit_path);
+		return cut_fail(err, CUT_EINVAL, "cannot read %s: not a regular file (give the audit file 'cutover run --audit' "
+				"wrote, or a new name)", audit_path);
 	}
 	/* SQLite keeps its write-ahead log beside the name a file was opened by:
 	 * two names of one audit would keep two logs, and lose or corrupt events. */

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "engine_int.h"
@@ -149,10 +150,16 @@ enum engine_need engine_next(struct engine *e, size_t *step)
 	}
 }
 
-bool engine_needs_two(const struct engine *e, size_t step)
+/* "2026-11-26T02:13:45.123Z" (UTC, as the audit writes it) -> ms since the epoch; 0 when absent or malformed. */
+static int64_t wall_ms(const char *w)
 {
-	const char *c = e->rb->steps[step].confirm;
-	return c && strcmp(c, "two") == 0;
+	struct tm tm = {0};
+	if (w == NULL || sscanf(w, "%d-%d-%dT%d:%d:%d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
+				&tm.tm_sec) != 6)
+		return 0;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	return (int64_t)timegm(&tm) * 1000;
 }
 
 static bool wants_flat(const struct rb_step *s)
@@ -196,6 +203,13 @@ int engine_prepare(struct engine *e, size_t step, const struct gate_result **gat
 		return cut_fail(err, CUT_ENOMEM, "out of memory");
 	e->prepared = step;
 	eng_preview(e, step);
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	if (e->need_step != step)
+		e->second_refused = 0;
+	e->need_step = step;
+	policy_need_of(e->rb, step, e->gates, e->ngates, e->o.refuse_alone || e->inv->refuse_alone,
+		       wall_ms(e->fold.started), (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, &e->need);
 	*gates = e->gates;
 	*ngates = e->ngates;
 	json_t *status = e->live_json ? json_loads(e->live_json, 0, NULL) : NULL;
@@ -221,24 +235,25 @@ const char *engine_preview(const struct engine *e)
 	return e->preview;
 }
 
-static int check_operators(struct engine *e, const char *op1, const char *op2, bool two, const char *why,
-			   struct cut_err *err)
+const struct policy_need *engine_need(const struct engine *e, size_t step)
 {
-	if (!engine_on_duty(e, op1))
-		return cut_fail(err, CUT_EINVAL, "'%s' is not an operator on duty", op1 ? op1 : "");
-	if (!two)
-		return CUT_OK;
-	if (op2 == NULL || *op2 == '\0')
-		return cut_fail(err, CUT_EREFUSED, "%s needs a second operator", why);
-	if (!engine_on_duty(e, op2))
-		return cut_fail(err, CUT_EINVAL, "'%s' is not an operator on duty", op2);
-	if (strcmp(op1, op2) == 0)
-		return cut_fail(err, CUT_EREFUSED, "%s needs two different operators; %s confirmed already", why, op1);
-	return CUT_OK;
+	return e->prepared == step ? &e->need : NULL;
 }
 
-int engine_confirm(struct engine *e, size_t step, const char *op1, const char *op2, const char *reason,
-		   struct cut_err *err)
+void engine_describe(const struct engine *e, FILE *out)
+{
+	policy_describe(&e->need, e->gates, e->ngates, out);
+}
+
+/* A refused confirmation is part of the night's story: who tried what, and why not. */
+static void refused(struct engine *e, size_t step, const struct policy_confirmation *c, const char *why)
+{
+	json_t *p = json_pack("{s:s, s:s?, s:s?, s:s}", "typed", c->typed ? c->typed : "", "second", c->second.name,
+			      "client", c->first.client, "why", why);
+	eng_emit(e, e->rb->steps[step].id, NULL, c->first.name, "refused", p, NULL);
+}
+
+int engine_confirm(struct engine *e, size_t step, const struct policy_confirmation *c, struct cut_err *err)
 {
 	size_t cur = fold_current(&e->fold);
 	if (step != cur || e->fold.steps[step].st != FS_PENDING || e->fold.outcome)
@@ -246,18 +261,19 @@ int engine_confirm(struct engine *e, size_t step, const char *op1, const char *o
 	if (e->prepared != step)
 		return cut_fail(err, CUT_EREFUSED, "probe the site for step %s before confirming it", e->rb->steps[step].id);
 	e->prepared = (size_t)-1; /* one probe, one confirmation */
-	const struct gate_result *bad = NULL;
-	for (size_t i = 0; i < e->ngates && bad == NULL; i++)
-		if (!e->gates[i].ok)
-			bad = &e->gates[i];
-	bool override = bad != NULL;
-	if (override && (reason == NULL || *reason == '\0'))
-		return cut_fail(err, CUT_EREFUSED, "gate %s does not hold (%s); overriding needs two operators and a typed reason",
-				bad->gate, bad->why);
-	int rc = check_operators(e, op1, op2, override || engine_needs_two(e, step),
-				 override ? "overriding a gate" : "this step (confirm: two)", err);
-	if (rc != CUT_OK)
+	bool second;
+	int rc = policy_check(&e->need, e->inv, c, &second, err);
+	if (rc != CUT_OK) {
+		refused(e, step, c, err ? err->msg : "refused");
+		if (second && ++e->second_refused >= POLICY_SECOND_TRIES) {
+			e->second_refused = 0;
+			cut_err_prefix(err, "%d second operators refused, so this confirmation ends here (the run stays "
+				       "open: resume it when the second engineer is at their own client): ", POLICY_SECOND_TRIES);
+			return err ? (err->code = CUT_ECANCELED) : CUT_ECANCELED;
+		}
 		return rc;
+	}
+	e->second_refused = 0;
 	size_t len = 0;
 	char *plan = step_plan_text(e, step, &len);
 	char sha[HASH_HEX_LEN + 1];
@@ -267,15 +283,26 @@ int engine_confirm(struct engine *e, size_t step, const char *op1, const char *o
 		json_array_append_new(gates, json_pack("{s:s, s:b, s:s}", "gate", e->gates[i].gate, "ok", e->gates[i].ok,
 						       "why", e->gates[i].why));
 	json_t *ops = json_array();
-	json_array_append_new(ops, json_string(op1));
-	if (op2 && *op2)
-		json_array_append_new(ops, json_string(op2));
+	json_array_append_new(ops, json_string(c->first.name));
+	bool two = c->second.name && *c->second.name;
+	if (two)
+		json_array_append_new(ops, json_string(c->second.name));
 	json_t *live = e->live_json ? json_loads(e->live_json, 0, NULL) : json_null();
 	json_t *p = json_pack("{s:o, s:s, s:s, s:o, s:o, s:o}", "operators", ops, "plan", plan ? plan : "",
 			      "plan_sha256", sha, "live", live ? live : json_null(), "gates", gates, "override",
-			      override ? json_string(reason) : json_null());
+			      e->need.reason ? json_string(c->reason) : json_null());
+	/* Where each confirmation was typed, as far as the frontend knew: plain
+	 * mode has one terminal, and the record says so rather than implying two. */
+	json_object_set_new(p, "typed", json_string(c->typed));
+	json_object_set_new(p, "first_from", json_string(c->first.client ? c->first.client : "this terminal"));
+	if (two)
+		json_object_set_new(p, "second_from", json_string(c->second.client ? c->second.client : "the same terminal"));
+	if (c->present >= 0)
+		json_object_set_new(p, "present", json_integer(c->present));
+	if (e->need.destructive && c->present >= 0 && c->present < 2)
+		json_object_set_new(p, "alone", json_true()); /* warned, not refused */
 	free(plan);
-	return eng_emit(e, e->rb->steps[step].id, NULL, op1, "confirm", p, err);
+	return eng_emit(e, e->rb->steps[step].id, NULL, c->first.name, "confirm", p, err);
 }
 
 int engine_decide(struct engine *e, size_t step, const char *choice, const char *op, const char *reason,

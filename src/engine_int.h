@@ -35,6 +35,9 @@ struct engine {
 	size_t ngates;
 	char *live_json;
 	char *preview; /* the prepared step's live preview (action_ops.preview), or NULL */
+	struct policy_need need; /* what the prepared step needs (policy.h) */
+	size_t need_step;
+	int second_refused; /* refused second operators for need_step, in a row */
 	bool audit_failed; /* an append failed: nothing more can be recorded (engine_audit_failed) */
 };
 

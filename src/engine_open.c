@@ -27,11 +27,16 @@ int eng_file_sha(const char *path, char hex[HASH_HEX_LEN + 1], struct cut_err *e
 
 static int first_error(const struct diag_list *d, const char *what, struct cut_err *err)
 {
-	for (size_t i = 0; i < d->n; i++)
-		if (d->v[i].sev == DIAG_ERROR)
-			return cut_fail(err, CUT_EINVAL, "%s:%d:%d: %s (%zu error(s) in the %s; 'cutover lint' lists them)",
-					d->v[i].file ? d->v[i].file : "?", d->v[i].line, d->v[i].col, d->v[i].msg,
-					d->errors, what);
+	for (size_t i = 0; i < d->n; i++) {
+		const struct diag *g = &d->v[i];
+		if (g->sev != DIAG_ERROR)
+			continue;
+		if (g->line == 0) /* about the whole file ("cannot read FILE: ...") */
+			return cut_fail(err, CUT_EINVAL, "%s%s%s", g->file && !strstr(g->msg, g->file) ? g->file : "",
+					g->file && !strstr(g->msg, g->file) ? ": " : "", g->msg);
+		return cut_fail(err, CUT_EINVAL, "%s:%d:%d: %s (%zu error(s) in the %s; 'cutover lint' lists them)",
+				g->file ? g->file : "?", g->line, g->col, g->msg, d->errors, what);
+	}
 	return CUT_OK;
 }
 
@@ -41,7 +46,7 @@ int eng_load_runbook(struct engine *e, const char *rb_path, struct cut_err *err)
 	struct runbook *rb = rb_load_file(rb_path, &d);
 	if (rb != NULL && d.errors == 0)
 		rb_lint(rb, e->inv, &d, 0);
-	int rc = rb == NULL ? cut_fail(err, CUT_ENOMEM, "out of memory") : first_error(&d, "runbook", err);
+	int rc = rb == NULL && d.errors == 0 ? cut_fail(err, CUT_ENOMEM, "out of memory") : first_error(&d, "runbook", err);
 	diag_free(&d);
 	struct plan *plan = rc == CUT_OK ? plan_build(rb, e->inv) : NULL;
 	if (rc == CUT_OK && plan == NULL)
@@ -84,7 +89,8 @@ static int load_inventory(struct engine *e, const char *path, struct cut_err *er
 	e->inv = inv_load_file(path, &d);
 	if (e->inv != NULL && d.errors == 0)
 		inv_check(e->inv, &d);
-	int rc = e->inv == NULL ? cut_fail(err, CUT_ENOMEM, "out of memory") : first_error(&d, "inventory", err);
+	int rc = e->inv == NULL && d.errors == 0 ? cut_fail(err, CUT_ENOMEM, "out of memory")
+								 : first_error(&d, "inventory", err);
 	diag_free(&d);
 	e->inv_path = strdup(path);
 	return rc;

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define NF(t) (sizeof(t) / sizeof((t)[0]))
 
@@ -280,6 +281,68 @@ static bool dec_vars(struct yml *y, yaml_node_t *n, void *o)
 	return ok;
 }
 
+/* An operator is a person: a display name in any script, and the Unix login
+ * their tmux client runs under where the team gives one. */
+struct op_entry {
+	const char *name, *login;
+};
+
+static const struct yml_field op_fields[] = {
+	YF("name", YML_STR, struct op_entry, name),
+	YF("login", YML_STR, struct op_entry, login),
+};
+
+static bool dec_operators(struct yml *y, yaml_node_t *n, void *o)
+{
+	struct inventory *inv = o;
+	if (n->type != YAML_SEQUENCE_NODE)
+		return yml_strlist(y, n, "operators", &inv->operators); /* one name */
+	size_t count = yml_seq_len(n);
+	struct strlist *names = &inv->operators, *logins = &inv->operator_logins;
+	names->v = arena_alloc(y->arena, (count + 1) * sizeof *names->v);
+	names->pos = arena_alloc(y->arena, (count + 1) * sizeof *names->pos);
+	logins->v = arena_alloc(y->arena, (count + 1) * sizeof *logins->v);
+	logins->pos = arena_alloc(y->arena, (count + 1) * sizeof *logins->pos);
+	if (names->v == NULL || names->pos == NULL || logins->v == NULL || logins->pos == NULL)
+		return false;
+	bool ok = true;
+	for (size_t i = 0; i < count; i++) {
+		yaml_node_t *item = yml_seq_at(y, n, i);
+		struct op_entry e = {0};
+		if (item != NULL && item->type == YAML_MAPPING_NODE) {
+			if (!yml_map(y, item, "operator", op_fields, NF(op_fields), &e) || e.name == NULL) {
+				if (e.name == NULL)
+					yml_error(y, item, "an operator needs a 'name'");
+				ok = false;
+				continue;
+			}
+		} else if (!yml_str(y, item, "operator", &e.name)) {
+			ok = false;
+			continue;
+		}
+		names->pos[names->n] = logins->pos[logins->n] = yml_pos_of(item);
+		names->v[names->n++] = e.name;
+		logins->v[logins->n++] = e.login ? e.login : "";
+	}
+	return ok;
+}
+
+/* alone: warn | refuse -- a data-changing step with fewer than two engineers attached. */
+static bool dec_alone(struct yml *y, yaml_node_t *n, void *o)
+{
+	struct inventory *inv = o;
+	const char *v;
+	if (!yml_str(y, n, "alone", &v))
+		return false;
+	if (strcmp(v, "refuse") != 0 && strcmp(v, "warn") != 0) {
+		yml_error(y, n, "alone is warn or refuse, not '%s'", v);
+		return false;
+	}
+	inv->refuse_alone = strcmp(v, "refuse") == 0;
+	inv->refuse_alone_pos = yml_pos_of(n);
+	return true;
+}
+
 static const struct yml_field window_fields[] = {
 	YF_P("start", YML_STR, struct inventory, window_start, window_start_pos),
 	YF_P("end", YML_STR, struct inventory, window_end, window_end_pos),
@@ -299,7 +362,8 @@ static const struct yml_field top_fields[] = {
 	YF("site", YML_STR, struct inventory, site),
 	YF_FN("vars", dec_vars, false),
 	YF_FN("ssh", dec_top_ssh, false),
-	YF("operators", YML_STRLIST, struct inventory, operators),
+	YF_FN("operators", dec_operators, false),
+	YF_FN("alone", dec_alone, false),
 	YF_FN("window", dec_window, false),
 	YF_FN("ensembles", dec_ensembles, true),
 	YF_FN("clickhouse", dec_clickhouse, false),
@@ -428,6 +492,12 @@ char *inv_read_file(const char *file, size_t *len)
 	FILE *f = fopen(file, "rb");
 	if (f == NULL)
 		return NULL;
+	struct stat sb;
+	if (fstat(fileno(f), &sb) == 0 && S_ISDIR(sb.st_mode)) { /* fopen opens one; reading it says EIO */
+		fclose(f);
+		errno = EISDIR;
+		return NULL;
+	}
 	char *buf = NULL;
 	size_t n = 0, cap = 0;
 	for (;;) {
@@ -453,11 +523,11 @@ char *inv_read_file(const char *file, size_t *len)
 		if (got == 0)
 			break;
 	}
-	int bad = ferror(f);
+	int bad = ferror(f), why = errno;
 	fclose(f);
 	if (bad) {
 		free(buf);
-		errno = EIO;
+		errno = why ? why : EIO;
 		return NULL;
 	}
 	buf[n] = '\0';
@@ -475,7 +545,7 @@ struct inventory *inv_load_file(const char *file, struct diag_list *d)
 	size_t len;
 	char *buf = inv_read_file(file, &len);
 	if (buf == NULL) {
-		diag_add(d, file, 0, 0, DIAG_ERROR, "cannot read the inventory: %s", inv_read_why(errno));
+		diag_add(d, file, 0, 0, DIAG_ERROR, "cannot read %s: %s (the inventory)", file, inv_read_why(errno));
 		return NULL;
 	}
 	struct inventory *inv = inv_load(file, buf, len, d);

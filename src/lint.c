@@ -204,9 +204,13 @@ void rb_lint(const struct runbook *rb, const struct inventory *inv, struct diag_
 	for (size_t i = 0; i < p->n; i++)
 		lint_step(rb, inv, &p->steps[i], d);
 	plan_free(p);
-	if (rb->point_of_no_return && rb_find_step(rb, rb->point_of_no_return) == NULL)
+	const struct rb_step *pnr = rb->point_of_no_return ? rb_find_step(rb, rb->point_of_no_return) : NULL;
+	if (rb->point_of_no_return && pnr == NULL)
 		diag_add(d, AT(rb->pnr_pos), DIAG_ERROR, "point_of_no_return names step '%s', which does not exist",
 			 rb->point_of_no_return);
+	if (pnr && strcmp(pnr->confirm, "two") != 0)
+		diag_add(d, AT(pnr->pos), DIAG_WARNING, "step %s is the point of no return: crossing it takes two operators "
+			 "whatever the runbook says; write 'confirm: two' so the plan says so too", pnr->id);
 	if (rb->clickhouse_starts_on && inv_ensemble(inv, rb->clickhouse_starts_on) == NULL)
 		diag_add(d, AT(rb->starts_pos), DIAG_ERROR, "clickhouse_starts_on names '%s', which is not an ensemble of %s",
 			 rb->clickhouse_starts_on, inv->file);

@@ -148,7 +148,7 @@ struct runbook *rb_load_file(const char *file, struct diag_list *d)
 	size_t len;
 	char *buf = inv_read_file(file, &len);
 	if (buf == NULL) {
-		diag_add(d, file, 0, 0, DIAG_ERROR, "cannot read the runbook: %s", inv_read_why(errno));
+		diag_add(d, file, 0, 0, DIAG_ERROR, "cannot read %s: %s (the runbook)", file, inv_read_why(errno));
 		return NULL;
 	}
 	struct runbook *rb = rb_load(file, buf, len, d);

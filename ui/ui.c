@@ -32,6 +32,15 @@ const char *ui_me(const struct ui *u)
 	return u->ops[u->at];
 }
 
+const char *ui_login_of(const struct ui *u, const char *op)
+{
+	const struct strlist *names = &u->inv->operators, *logins = &u->inv->operator_logins;
+	for (size_t i = 0; i < names->n; i++)
+		if (strcmp(names->v[i], op) == 0 && i < logins->n && logins->v[i][0])
+			return logins->v[i];
+	return op;
+}
+
 void ui_say(struct ui *u, const char *fmt, ...)
 {
 	va_list ap;
@@ -188,11 +197,11 @@ static void on_snapshot(struct ui *u, struct ui_snapshot *s)
 		}
 	}
 	snprintf(u->attached, sizeof u->attached, "%s", s->attached);
-	snprintf(u->active_user, sizeof u->active_user, "%s", s->active_user);
-	u->nusers = s->nusers;
-	/* two engineers as different users: whoever typed last is at the keyboard */
-	for (size_t i = 0; u->nusers >= 2 && i < u->nops; i++)
-		if (strcmp(u->ops[i], u->active_user) == 0)
+	u->pres = s->pres;
+	/* engineers under their own logins: whoever typed last is at the keyboard */
+	const char *active = u->pres.n >= 2 && u->pres.active >= 0 ? u->pres.c[u->pres.active].user : NULL;
+	for (size_t i = 0; active && i < u->nops; i++)
+		if (strcmp(ui_login_of(u, u->ops[i]), active) == 0)
 			u->at = i;
 	ui_snapshot_free(u->snap);
 	u->snap = s;
@@ -210,6 +219,7 @@ static void on_done(struct ui *u, struct ui_msg *m)
 		free(u->prepared);
 		u->prepared = m->text, m->text = NULL;
 		u->failing = m->failing, u->two = m->two;
+		u->need_info = m->need_info;
 		return;
 	}
 	if (m->rc != CUT_OK && m->text)
@@ -259,7 +269,7 @@ static void screen_start(struct ui *u)
 
 int ui_run(struct engine *e, struct ui_queue *q, const struct ui_opts *o, struct cut_err *err)
 {
-	struct ui u = {.e = e, .q = q, .o = o, .inv = engine_inventory(e), .t0 = xp_now_ms(), .nusers = -1};
+	struct ui u = {.e = e, .q = q, .o = o, .inv = engine_inventory(e), .t0 = xp_now_ms(), .pres = {.n = -1, .active = -1}};
 	for (size_t i = 0; i < o->noperators && i < 8; i++)
 		u.ops[u.nops++] = o->operators[i];
 	setlocale(LC_ALL, "");

@@ -83,8 +83,8 @@ static void header(struct ui *u, int W)
 	for (size_t i = 0, n = 0; i < u->nops && n + 2 < sizeof duty; i++)
 		n += (size_t)snprintf(duty + n, sizeof duty - n, "%s%s", i ? "," : "", u->ops[i]);
 	snprintf(buf, sizeof buf, " cutover  %s  %s  at keyboard: %s (on duty: %s)  %s%s  %s  elapsed %s%s%.5s",
-		 u->rb->name, u->inv->site ? u->inv->site : "", ui_me(u), duty, u->nusers >= 0 ? "attached: " : "",
-		 u->nusers >= 0 ? u->attached : "not in tmux", clock, el, win ? "  window ends " : "", win ? win + 1 : "");
+		 u->rb->name, u->inv->site ? u->inv->site : "", ui_me(u), duty, u->pres.n >= 0 ? "attached: " : "",
+		 u->pres.n >= 0 ? u->attached : "not in tmux", clock, el, win ? "  window ends " : "", win ? win + 1 : "");
 	move(0, 0);
 	clrtoeol();
 	put(0, 0, W, buf, A_REVERSE);
@@ -378,9 +378,9 @@ static void dialog(struct ui *u, int H, int W)
 	putf(r++, x + 2, w - 4, A_BOLD, "confirm %s  %s%s", s->id, s->title ? s->title : "",
 	     u->two ? "   (two operators)" : "");
 	const struct action_ops *ops = action_find(s->action);
-	if (ops && ops->destructive && u->nusers < 2)
+	if (ops && ops->destructive && u->pres.n < 2)
 		putf(r++, x + 2, w - 4, col(u, C_YELLOW) | A_BOLD, "warning: this step changes data and %s",
-		     u->nusers < 0 ? "this console is not in tmux: no one can see who else is watching"
+		     u->pres.n < 0 ? "this console is not in tmux: no one can see who else is watching"
 				   : "fewer than two engineers are attached");
 	r = text_block(r, x + 2, w - 4, maxy, s->description, 0);
 	r = text_block(r, x + 2, w - 4, maxy, u->plan_text ? u->plan_text[u->act_step] : NULL, A_DIM);

@@ -24,6 +24,7 @@
 #include "cutover/engine.h"
 #include "cutover/fold.h"
 #include "cutover/plan.h"
+#include "cutover/presence.h"
 #include "cutover/probe.h"
 #include "cutover/runbook.h"
 #include "cutover/ui.h"
@@ -50,9 +51,8 @@ struct ui_snapshot {
 	char (*ck_file)[16];            /* per ClickHouse node: the ensemble its metrika.xml lists */
 	long long *ck_ro;               /* per ClickHouse node: read-only replicas, -1 unknown */
 	int64_t at_ms;
-	/* inside tmux: who is attached, and the user of the client that typed last */
-	char attached[256], active_user[64];
-	int nusers; /* distinct users attached; -1 outside tmux */
+	struct presence pres; /* inside tmux: the clients attached, and which typed last */
+	char attached[256];   /* presence_text of it */
 };
 
 struct ui_msg {
@@ -63,6 +63,7 @@ struct ui_msg {
 	int cmd;                   /* UM_DONE: which command (enum ui_cmd_kind) */
 	char *text;                /* UM_DONE: gates and preview, or the error */
 	bool failing, two;         /* UM_DONE after a prepare */
+	struct policy_need need_info; /* UM_DONE after a prepare: what confirming takes */
 	enum engine_need need;     /* UM_NEED */
 	size_t step;               /* UM_DONE, UM_NEED */
 	struct ui_msg *next;
@@ -89,6 +90,9 @@ struct ui_cmd {
 	size_t step;
 	char op1[64], op2[64], choice[16], text[512];
 	bool done;
+	/* UC_RUN: what was typed, and at which tmux client (tty, Unix user) */
+	char typed[64], client1[64], login1[64], client2[64], login2[64];
+	int present;
 	struct ui_cmd *next;
 };
 
@@ -176,8 +180,11 @@ struct ui {
 	char search[128];
 	int64_t t0;
 	bool color, quit;
-	char attached[256], active_user[64];
-	int nusers;
+	struct presence pres; /* the tmux clients attached, from the last probe round */
+	char attached[256];
+	struct policy_need need_info; /* the prepared step's (policy.h) */
+	char op1[64], typed[64], client1[64], login1[64]; /* the first confirmation, until the second */
+	char client2[64], login2[64];
 };
 
 /* ui.c: a line for the message bar */
@@ -189,3 +196,5 @@ void ui_key(struct ui *u, wint_t c, bool fn);
 void ui_draw(struct ui *u);
 /* Who is at the keyboard. */
 const char *ui_me(const struct ui *u);
+/* The Unix login an operator's tmux client runs under: the inventory's, else the name itself. */
+const char *ui_login_of(const struct ui *u, const char *op);

@@ -17,11 +17,6 @@
 
 #define KEY_ESC 27
 
-static bool simple_step(const struct ui *u, size_t i)
-{
-	return u->rb && i < u->rb->nsteps && u->rb->steps[i].simple;
-}
-
 static void to_main(struct ui *u)
 {
 	u->mode = UI_MAIN;
@@ -37,12 +32,17 @@ static void send(struct ui *u, struct ui_cmd *c)
 
 static void send_run(struct ui *u, const char *reason)
 {
-	struct ui_cmd c = {.kind = UC_RUN, .step = u->act_step};
-	snprintf(c.op1, sizeof c.op1, "%s", ui_me(u));
+	struct ui_cmd c = {.kind = UC_RUN, .step = u->act_step, .present = u->pres.n};
+	snprintf(c.op1, sizeof c.op1, "%s", u->op1);
 	snprintf(c.op2, sizeof c.op2, "%s", u->two ? u->op2 : "");
 	snprintf(c.text, sizeof c.text, "%s", reason ? reason : "");
+	snprintf(c.typed, sizeof c.typed, "%s", u->typed);
+	snprintf(c.client1, sizeof c.client1, "%s", u->client1);
+	snprintf(c.login1, sizeof c.login1, "%s", u->login1);
+	snprintf(c.client2, sizeof c.client2, "%s", u->two ? u->client2 : "");
+	snprintf(c.login2, sizeof c.login2, "%s", u->two ? u->login2 : "");
 	send(u, &c);
-	ui_say(u, "%s confirmed by %s%s%s; running", u->rb->steps[u->act_step].id, ui_me(u), u->two ? " and " : "",
+	ui_say(u, "%s confirmed by %s%s%s; running", u->rb->steps[u->act_step].id, u->op1, u->two ? " and " : "",
 	       u->two ? u->op2 : "");
 }
 
@@ -122,24 +122,55 @@ static void open_dialog(struct ui *u)
 	}
 }
 
+/*
+ * Which tmux client typed what was just submitted: asked of tmux now, not
+ * taken from the last probe round (two seconds old). Outside tmux both stay
+ * empty and the engine records one terminal. False when two clients typed in
+ * the same second (tmux counts whole seconds): no proof of who; try again.
+ */
+static bool typed_at(struct ui *u, char *client, char *login, size_t n, bool follow)
+{
+	presence_read(&u->pres);
+	client[0] = login[0] = '\0';
+	if (u->pres.n <= 0) /* not in tmux, or keys sent to a session no one attached */
+		return true;
+	if (u->pres.active < 0) {
+		ui_say(u, "two clients typed in the same second; press Enter again from yours");
+		return false;
+	}
+	const struct presence_client *c = &u->pres.c[u->pres.active];
+	snprintf(client, n, "%s", c->tty);
+	snprintf(login, n, "%s", c->user);
+	/* engineers under their own logins: the one whose client typed is at the keyboard */
+	for (size_t i = 0; follow && i < u->nops; i++)
+		if (strcmp(ui_login_of(u, u->ops[i]), c->user) == 0)
+			u->at = i;
+	return true;
+}
+
 static void submit_confirm(struct ui *u)
 {
 	const struct rb_step *s = &u->rb->steps[u->act_step];
+	const struct policy_need *n = &u->need_info;
 	if (u->preparing) {
 		ui_say(u, "still probing the site for %s", s->id);
 		return;
 	}
-	if (strcmp(u->input, s->id) != 0 && !(simple_step(u, u->act_step) && strcmp(u->input, "yes") == 0)) {
-		ui_say(u, "type %s%s to run it; Esc goes back", s->id, simple_step(u, u->act_step) ? " (or yes)" : "");
+	if (strcmp(u->input, s->id) != 0 && !(n->yes_ok && strcmp(u->input, "yes") == 0)) {
+		char hint[160];
+		policy_hint(n, hint, sizeof hint);
+		ui_say(u, "%s; Esc goes back", hint);
 		u->input[0] = '\0';
 		return;
 	}
-	const struct action_ops *ops = action_find(s->action);
-	if (ops && ops->destructive && u->nusers < 2 && u->o->refuse_alone) {
-		ui_say(u, "refused: %s changes data and fewer than two engineers are attached", s->id);
-		return to_main(u);
-	}
+	if (!typed_at(u, u->client1, u->login1, sizeof u->client1, true))
+		return;
+	snprintf(u->typed, sizeof u->typed, "%.63s", u->input);
+	snprintf(u->op1, sizeof u->op1, "%s", ui_me(u));
 	u->input[0] = '\0';
+	/* a refusal for presence comes first, from the engine, before anyone is asked for more */
+	if (n->destructive && n->refuse_alone && u->pres.n >= 0 && u->pres.n < 2)
+		return send_run(u, NULL);
 	if (u->two) {
 		u->mode = UI_SECOND;
 		return;
@@ -149,16 +180,13 @@ static void submit_confirm(struct ui *u)
 
 static void submit_second(struct ui *u)
 {
-	if (!engine_on_duty(u->e, u->input) || strcmp(u->input, ui_me(u)) == 0) {
-		ui_say(u, "'%s' is not a second operator on duty (not %s)", u->input, ui_me(u));
+	if (!engine_on_duty(u->e, u->input) || strcmp(u->input, u->op1) == 0) {
+		ui_say(u, "'%s' is not a second operator on duty (not %s)", u->input, u->op1);
 		u->input[0] = '\0';
 		return;
 	}
-	if (u->nusers >= 2 && strcmp(u->active_user, u->input) != 0) {
-		ui_say(u, "%s confirms from their own tmux client (the last one typing is %s's)", u->input, u->active_user);
-		u->input[0] = '\0';
+	if (!typed_at(u, u->client2, u->login2, sizeof u->client2, false))
 		return;
-	}
 	snprintf(u->op2, sizeof u->op2, "%.63s", u->input);
 	u->input[0] = '\0';
 	if (u->failing) {

@@ -43,21 +43,16 @@ static void post_need(struct ui_workers *w)
 	uq_push(w->q, m);
 }
 
-/* Gates, then the live preview: what the confirmation dialog shows under the plan. */
-static char *prepared_text(struct engine *e, const struct gate_result *g, size_t ng, bool *failing)
+/* What confirming takes (the engine's policy), then the live preview: what
+ * the confirmation dialog shows under the plan. */
+static char *prepared_text(struct engine *e)
 {
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
 	if (f == NULL)
 		return NULL;
-	*failing = false;
-	for (size_t i = 0; i < ng; i++) {
-		fprintf(f, "gate %s: %s (%s)\n", g[i].gate, g[i].ok ? "ok" : "FAILS", g[i].why);
-		*failing |= !g[i].ok;
-	}
-	if (*failing)
-		fprintf(f, "a gate fails: confirming overrides it, which needs a second operator and a reason\n");
+	engine_describe(e, f);
 	if (engine_preview(e))
 		fprintf(f, "live preview:\n%s", engine_preview(e));
 	fclose(f);
@@ -80,16 +75,24 @@ static void execute(struct ui_workers *w, const struct ui_cmd *c)
 		size_t ng;
 		m->rc = engine_prepare(w->e, c->step, &g, &ng, &err);
 		if (m->rc == CUT_OK) {
-			m->text = prepared_text(w->e, g, ng, &m->failing);
-			m->two = engine_needs_two(w->e, c->step) || m->failing;
+			m->text = prepared_text(w->e);
+			m->need_info = *engine_need(w->e, c->step);
+			m->failing = m->need_info.reason;
+			m->two = m->need_info.two;
 		}
 		break;
 	}
-	case UC_RUN:
-		m->rc = engine_confirm(w->e, c->step, c->op1, c->op2[0] ? c->op2 : NULL, reason, &err);
+	case UC_RUN: {
+		struct policy_confirmation pc = {
+			.typed = c->typed, .reason = reason, .present = c->present,
+			.first = {c->op1, c->client1[0] ? c->client1 : NULL, c->login1[0] ? c->login1 : NULL},
+			.second = {c->op2[0] ? c->op2 : NULL, c->client2[0] ? c->client2 : NULL, c->login2[0] ? c->login2 : NULL},
+		};
+		m->rc = engine_confirm(w->e, c->step, &pc, &err);
 		if (m->rc == CUT_OK)
 			m->rc = engine_run(w->e, c->step, &err);
 		break;
+	}
 	case UC_DECIDE:
 		m->rc = engine_decide(w->e, c->step, c->choice, c->op1, reason, &err);
 		break;
@@ -219,36 +222,6 @@ static struct ui_snapshot *snapshot(struct ui_workers *w, int round, const struc
 	return s;
 }
 
-/* Inside tmux: the attached clients, and whose typed last (tmux shrinks to the smallest). */
-static void tmux_clients(struct ui_snapshot *s)
-{
-	s->nusers = -1;
-	if (getenv("TMUX") == NULL)
-		return;
-	FILE *p = popen("tmux list-clients -F '#{client_activity} #{client_user} #{client_tty}' 2>/dev/null", "r");
-	if (p == NULL)
-		return;
-	char line[256], users[8][64];
-	long long best = -1;
-	s->nusers = 0;
-	while (fgets(line, sizeof line, p)) {
-		long long act;
-		char user[64] = "", tty[64] = "";
-		if (sscanf(line, "%lld %63s %63s", &act, user, tty) < 2)
-			continue;
-		size_t used = strlen(s->attached);
-		snprintf(s->attached + used, sizeof s->attached - used, "%s%s(%s)", used ? " " : "", user, tty);
-		bool seen = false;
-		for (int i = 0; i < s->nusers; i++)
-			seen |= strcmp(users[i], user) == 0;
-		if (!seen && s->nusers < 8)
-			snprintf(users[s->nusers++], 64, "%s", user);
-		if (act > best)
-			best = act, snprintf(s->active_user, sizeof s->active_user, "%s", user);
-	}
-	pclose(p);
-}
-
 /* What the panes show, as a key: a status event is recorded when it changes, not at every probe. */
 static void status_key(const struct ui_snapshot *s, char *key, size_t n)
 {
@@ -271,7 +244,8 @@ static void *probe_main(void *ud)
 		int64_t t0 = xp_now_ms();
 		struct ui_snapshot *s = snapshot(w, round, prev);
 		if (s) {
-			tmux_clients(s);
+			presence_read(&s->pres);
+			presence_text(&s->pres, s->attached, sizeof s->attached);
 			char key[2048];
 			status_key(s, key, sizeof key);
 			if (strcmp(key, last) != 0) { /* recorded for the replay: what the operators saw, when */

@@ -26,12 +26,14 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "cutover/audit.h"
 #include "cutover/audit_lock.h"
 #include "cutover/fold.h"
 #include "cutover/inventory.h"
 #include "cutover/plan.h"
+#include "cutover/policy.h"
 #include "cutover/probe.h"
 #include "cutover/runbook.h"
 
@@ -48,6 +50,7 @@ struct engine_opts {
 	void (*on_event)(void *ud, const struct audit_event *ev);
 	void *ud;
 	int probe_timeout_ms; /* 0: 3000 */
+	bool refuse_alone;    /* CUTOVER_REFUSE_ALONE: as the inventory's alone: refuse */
 };
 
 enum engine_need {
@@ -78,13 +81,22 @@ enum engine_need engine_next(struct engine *e, size_t *step);
 /* Gates of the step against a fresh probe; results stay valid until the next call. */
 int engine_prepare(struct engine *e, size_t step, const struct gate_result **gates, size_t *ngates,
 		   struct cut_err *err);
-bool engine_needs_two(const struct engine *e, size_t step);
+/* What the prepared step needs before it runs (policy.h); NULL unless step was just prepared. */
+const struct policy_need *engine_need(const struct engine *e, size_t step);
+/* The lines to show before asking: gates, what confirming takes, the point of
+ * no return, the rollback budget (policy_describe of the prepared step). */
+void engine_describe(const struct engine *e, FILE *out);
 /* The live preview engine_prepare read for the step (ck.switch: each file's diff), or NULL;
  * shown before confirmation and recorded with it. */
 const char *engine_preview(const struct engine *e);
-/* op2 may be NULL for confirm: one with every gate passing; reason overrides failing gates. */
-int engine_confirm(struct engine *e, size_t step, const char *op1, const char *op2, const char *reason,
-		   struct cut_err *err);
+/*
+ * Confirm the prepared step, held to the policy (policy.h): what was typed,
+ * who confirmed from where, an override's reason. A refusal is recorded
+ * (a "refused" event) and its sentence is in err; the frontend asks again
+ * after a fresh engine_prepare. After POLICY_SECOND_TRIES refused second
+ * operators in a row, CUT_ECANCELED: stop asking, the run stays resumable.
+ */
+int engine_confirm(struct engine *e, size_t step, const struct policy_confirmation *c, struct cut_err *err);
 int engine_run(struct engine *e, size_t step, struct cut_err *err);
 int engine_manual_done(struct engine *e, size_t step, const char *op, bool done, const char *note,
 		       struct cut_err *err);

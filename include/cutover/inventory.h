@@ -89,7 +89,10 @@ struct inventory {
 	struct inv_ssh ssh;
 	struct inv_var *vars;
 	size_t nvars;
-	struct strlist operators;
+	struct strlist operators;       /* display names, any script */
+	struct strlist operator_logins; /* the same length: each one's Unix login, "" when not given */
+	bool refuse_alone;              /* alone: refuse -- a data-changing step with fewer than two attached */
+	struct yml_pos refuse_alone_pos;
 	const char *window_start, *window_end; /* ISO 8601 with an offset: 2026-12-05T02:00:00+08:00 */
 	struct yml_pos window_start_pos, window_end_pos;
 	struct inv_ensemble *ensembles;

@@ -21,7 +21,6 @@ struct ui_queue;
 struct ui_opts {
 	const char *const *operators;  /* on duty at this console; the first is at the keyboard */
 	size_t noperators;
-	bool refuse_alone;             /* destructive steps refuse, not warn, with fewer than two attached */
 };
 
 /* ncurses' own version string, for `cutover --version`. */

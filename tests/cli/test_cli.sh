@@ -57,6 +57,11 @@ check_eq "a title's escape is shown, not obeyed" " 1. a  t^[[2Jx" "$(grep -a '^ 
 check_eq "plan json keeps the value as it is" true \
   "$($c plan "$tmp/nl-rb.yaml" -i "$tmp/nl.yaml" --format json | jq '.steps[0].targets[0].operations[0] | contains("\n    - fake")')"
 
+# the point of no return takes two operators: lint says so when the runbook does not
+printf 'runbook: r\npoint_of_no_return: a\nsteps:\n  - {id: a, action: shell, targets: [local], params: {command: ls}}\n' >"$tmp/pnr.yaml"
+check "lint warns when the point of no return does not ask for two" bash -c \
+  "$c lint '$tmp/pnr.yaml' -i '$tmp/noch.yaml' 2>&1 | grep -q 'step a is the point of no return: crossing it takes two operators'"
+
 # plain mode shows a host's control characters harmlessly; the audit keeps the bytes
 cat >"$tmp/esc.yaml" <<'YAML'
 runbook: esc
@@ -147,4 +152,41 @@ check_eq "and leaves it 0 bytes" 0 "$(stat -c %s "$tmp/empty.db")"
 sqlite3 "$tmp/other.db" "CREATE TABLE t(x); INSERT INTO t VALUES (1)"; sum=$(sha256sum <"$tmp/other.db")
 $c audit verify --audit "$tmp/other.db" >/dev/null 2>&1; check_eq "another program's database fails verify" 1 $?
 check_eq "and gets no schema of ours" "$sum" "$(sha256sum <"$tmp/other.db")"
+# every command given a missing file, a directory or an unreadable file says "cannot read FILE: reason"
+mkdir "$tmp/adir"; printf 'x' >"$tmp/secret"; chmod 600 "$tmp/secret"
+inv=tests/lab/inventory.yaml; rb=runbooks/zk-migration.yaml
+as_other() { if [ "$(id -u)" = 0 ]; then setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"; else "$@"; fi; }
+cannot_read() { # label file why cmd...: the command fails and says "cannot read FILE: why"
+  local label=$1 f=$2 why=$3; shift 3
+  local out; out=$("$@" </dev/null 2>&1); local rc=$?
+  check "$label: exits non-zero and says cannot read $(basename "$f"): $why" \
+    bash -c '[ "$1" -ne 0 ] && grep -qF "cannot read $2: $3" <<<"$4"' _ "$rc" "$f" "$why" "$out"
+}
+for kind in missing dir unreadable; do
+  case $kind in
+    missing) f=$tmp/none.yaml; why="No such file or directory"; pre=() ;;
+    dir) f=$tmp/adir; why="Is a directory"; pre=() ;;
+    unreadable) f=$tmp/secret; why="Permission denied"; pre=(as_other) ;;
+  esac
+  cannot_read "lint RUNBOOK ($kind)" "$f" "$why" "${pre[@]}" $c lint "$f" -i "$inv"
+  cannot_read "lint -i ($kind)" "$f" "$why" "${pre[@]}" $c lint "$rb" -i "$f"
+  cannot_read "plan ($kind)" "$f" "$why" "${pre[@]}" $c plan "$f" -i "$inv"
+  cannot_read "run RUNBOOK ($kind)" "$f" "$why" "${pre[@]}" $c run "$f" -i "$inv" --audit "$tmp/never.db" --plain --operator alice
+  cannot_read "run -i ($kind)" "$f" "$why" "${pre[@]}" $c run "$rb" -i "$f" --audit "$tmp/never.db" --plain --operator alice
+  cannot_read "status -i ($kind)" "$f" "$why" "${pre[@]}" $c status -i "$f"
+  cannot_read "ck show -i ($kind)" "$f" "$why" "${pre[@]}" $c ck show -i "$f"
+  [ $kind = dir ] || cannot_read "zk inspect ($kind)" "$f" "$why" "${pre[@]}" $c zk inspect "$f"
+  [ $kind = dir ] || cannot_read "resume --audit ($kind)" "$f" "$why" "${pre[@]}" $c resume --audit "$f" --plain --operator alice
+  [ $kind = dir ] || cannot_read "notes --audit ($kind)" "$f" "$why" "${pre[@]}" $c notes --audit "$f" --operator alice hi
+  [ $kind = dir ] || cannot_read "audit verify ($kind)" "$f" "$why" "${pre[@]}" $c audit verify --audit "$f"
+done
+check "a failed run made no audit file" test ! -e "$tmp/never.db"
+cannot_read "zk inspect (dir)" "$tmp/adir" "not a regular file" $c zk inspect "$tmp/adir"
+cannot_read "audit verify (dir)" "$tmp/adir" "not a regular file" $c audit verify --audit "$tmp/adir"
+cannot_read "resume --audit (dir)" "$tmp/adir" "Is a directory" $c resume --audit "$tmp/adir" --plain --operator alice
+cannot_read "notes --audit (dir)" "$tmp/adir" "not a regular file" $c notes --audit "$tmp/adir" --operator alice hi
+sqlite3 "$tmp/other2.db" "CREATE TABLE t(x)"; sum=$(sha256sum <"$tmp/other2.db")
+$c notes --audit "$tmp/other2.db" --operator alice hi >"$tmp/o" 2>&1
+check "notes refuses another program's database" grep -q "is not a cutover audit" "$tmp/o"
+check_eq "and adds nothing to it" "$sum" "$(sha256sum <"$tmp/other2.db")"
 finish

@@ -1,11 +1,14 @@
 # Sourced by lab tests: drive `cutover run --plain` through its prompts.
 # answer PROMPT prints the answer for one prompt; tests may override it.
+# step_of "confirm ID [yes/no]: " prints ID, what confirms any step.
+step_of() { local id=${1#confirm }; echo "${id%% *}"; }
 answer() {
   case $1 in
     "second operator: ") echo "${SECOND_OPERATOR:-bob}" ;;
     "note (Enter for none): ") echo "" ;;
     "reason: ") echo "test" ;;
     choice*) echo abort ;;
+    "confirm "*) step_of "$1" ;; # the step's id: yes confirms only steps marked simple
     *) echo yes ;;
   esac
 }

@@ -27,6 +27,7 @@ answer() { # start-new fails (read-only replicas): skip it; verify-new fails: sk
     "second operator: ") echo bob ;;
     "reason: ") echo "expected on the empty ensemble" ;;
     choice*) echo skip ;;
+    "confirm "*) step_of "$1" ;;
     *) echo yes ;;
   esac
 }
@@ -68,7 +69,7 @@ steps:
 YAML
 printf '<yandex><zookeeper-servers><node>\n' >"$W/broken.xml"
 cp "$LAB_DIR/ck/ck2/metrika.xml" "$W/ck2.keep"; cp "$W/broken.xml" "$LAB_DIR/ck/ck2/metrika.xml"
-answer() { case $1 in "second operator: ") echo bob ;; choice*) echo abort ;; *) echo yes ;; esac; }
+answer() { case $1 in "second operator: ") echo bob ;; choice*) echo abort ;; "confirm "*) step_of "$1" ;; *) echo yes ;; esac; }
 drive "$W/out" "$CUT" run "$W/broken.yaml" -i "$INV" --audit "$W/b.db" --plain --operator alice
 check "a broken metrika.xml is refused" grep -q "does not parse as XML" "$W/out"
 check "and the preview said so before the confirmation" grep -q "cannot preview: .*would be refused: .*does not parse as XML" "$W/out"

@@ -27,14 +27,21 @@ q() { sqlite3 "$1" "$2"; }
 
 # ---- A: a whole run with every kind of answer --------------------------------------
 A=$W/a.db
-run "$A" yes yes \
-  yes alice  yes mallory  yes bob \
-  yes bob ""  yes bob "the new ensemble is a test fixture" \
-  yes skip "sleeps forever by design" \
+run "$A" yes  yes two \
+  three alice  three mallory  three bob \
+  gated bob ""  gated bob "the new ensemble is a test fixture" \
+  slow skip "sleeps forever by design" \
   yes
 rc=$?
 check_eq "the run ends succeeded (exit 0)" 0 "$rc"
 check_eq "step one ran once" 1 "$(count one)"
+check "yes does not confirm a step not marked simple, and says what to type" \
+  grep -q "type two to run it, no to stop here (yes confirms only a step marked simple)" "$W/out"
+check_eq "its id does: step two ran once" 1 "$(count two)"
+check_eq "the refused second operators are in the audit" "alice mallory" \
+  "$(q "$A" "select group_concat(json_extract(payload,'\$.second'), ' ') from events where kind='refused' and step='three'")"
+check_eq "plain mode records that the second confirmation came from the same terminal" "the same terminal" \
+  "$(q "$A" "select json_extract(payload,'\$.second_from') from events where kind='confirm' and step='three'")"
 check_eq "step three ran on ck1 over ssh, once" 1 "$(count three-ck1)"
 check_eq "step three ran on ck2 over ssh, once" 1 "$(count three-ck2)"
 check "the same operator twice is refused" grep -q "needs two different operators" "$W/out"
@@ -67,7 +74,7 @@ check_eq "the audit file is mode 0600" 600 "$(stat -c %a "$A")"
 # ---- B: kill -9 at four points of step two, then resume ---------------------------------
 for point in before-intent after-intent mid-output after-outcome; do
   B=$W/b-$point.db; rm -f "$W/ran"
-  CUTOVER_TEST_CRASH=$point:two run "$B" yes yes
+  CUTOVER_TEST_CRASH=$point:two run "$B" yes two
   check_eq "[$point] the program died by SIGKILL" 137 "$?"
   check "[$point] the audit verifies after the crash" "$CUT" audit verify --audit "$B"
   ran_before=$(count two)
@@ -84,7 +91,7 @@ for point in before-intent after-intent mid-output after-outcome; do
     check_eq "[$point] the reason is recorded" "checked: it completed" \
       "$(q "$B" "select json_extract(payload,'\$.reason') from events where kind='decision'")"
   else
-    resume "$B" rerun yes no
+    resume "$B" rerun two no
     check_eq "[$point] 'rerun' runs it exactly once more" $((ran_before + 1)) "$(count two)"
   fi
   check_eq "[$point] one interrupted event, however many resumes" 1 \
@@ -96,7 +103,7 @@ done
 
 # kill -9 from outside while step two streams output
 K=$W/k.db; rm -f "$W/ran"
-{ printf 'yes\nyes\n'; sleep 30; } | "$CUT" run "$RB" -i "$INV" --audit "$K" --plain --operator alice >"$W/out" 2>&1 &
+{ printf 'yes\ntwo\n'; sleep 30; } | "$CUT" run "$RB" -i "$INV" --audit "$K" --plain --operator alice >"$W/out" 2>&1 &
 for _ in $(seq 100); do grep -q "line 2" "$W/out" && break; sleep 0.1; done
 pkill -9 -f "cutover run $RB"
 for _ in $(seq 50); do pgrep -f "cutover run $RB" >/dev/null || break; sleep 0.1; done
@@ -207,6 +214,43 @@ printf 'yes\nabort\n' | CUTOVER_LAB_SECRET=hunter2-very-secret "$CUT" run "$W/bi
 check "output over the capture limit fails the step" grep -q "larger than 65536 bytes" <<<"$(q "$W/big.db" "select payload from events where kind = 'step_end'")"
 check_eq "the failure message holds no secret" 0 "$(q "$W/big.db" "select count(*) from events where payload like '%hunter2%'")"
 check "nor does the screen" bash -c "! grep -q hunter2 '$W/out'"
+
+# ---- H: three refused second operators end the confirmation; the run stays open ------------------
+cat >"$W/two.yaml" <<'YAML'
+runbook: two
+kind: migration
+steps:
+  - {id: both, title: needs two, action: shell, targets: [local], params: {command: "echo both >> ${env.CORE_DIR}/ran"}, confirm: two}
+YAML
+rm -f "$W/ran"
+printf '%s\n' both alice  both mallory  both alice  both bob | \
+  "$CUT" run "$W/two.yaml" -i "$INV" --audit "$W/two.db" --plain --operator alice >"$W/out" 2>&1
+check_eq "after three refused second operators plain mode stops (exit 1)" 1 "$?"
+check "it says the confirmation ends and the run stays open" grep -q "3 second operators refused, so this confirmation ends here" "$W/out"
+check "nothing ran" test ! -s "$W/ran"
+check_eq "the three refusals are in the audit" 3 "$(q "$W/two.db" "select count(*) from events where kind='refused' and step='both'")"
+check "the run stays resumable" test -z "$(q "$W/two.db" "select outcome from runs")"
+printf '%s\n' both bob | "$CUT" resume --audit "$W/two.db" --plain --operator alice >"$W/out" 2>&1
+check_eq "resumed, bob confirms it and it runs once" 1 "$(count both)"
+
+# ---- I: presence: a step that changes data with one engineer warns, or is refused when asked -----
+cat >"$W/alone.yaml" <<'YAML'
+runbook: alone
+kind: migration
+steps:
+  - {id: wipe, title: wipe a running node (the action refuses it anyway), action: zk.wipe, targets: [new.node(1)], confirm: two}
+YAML
+printf '%s\n' wipe bob abort | "$CUT" run "$W/alone.yaml" -i "$INV" --audit "$W/alone1.db" --plain --operator alice >"$W/out" 2>&1
+check "one engineer: plain mode warns before the confirmation" grep -q "warning: 1 engineer is attached; a second should watch this step" "$W/out"
+check_eq "and the confirmation records it" true \
+  "$(q "$W/alone1.db" "select json_extract(payload,'\$.alone') = 1 from events where kind='confirm'" | sed 's/^1$/true/')"
+printf '%s\n' wipe bob | CUTOVER_REFUSE_ALONE=1 "$CUT" run "$W/alone.yaml" -i "$INV" --audit "$W/alone2.db" --plain --operator alice >"$W/out" 2>&1
+check "with CUTOVER_REFUSE_ALONE=1 it is refused" grep -q "refused: wipe changes data and 1 engineer is attached" "$W/out"
+check_eq "nothing was confirmed" 0 "$(q "$W/alone2.db" "select count(*) from events where kind='confirm'")"
+sed 's/^operators: \[alice, bob\]$/operators: [alice, bob]\nalone: refuse/' "$INV" >"$W/alone-inv.yaml"
+printf '%s\n' wipe bob | "$CUT" run "$W/alone.yaml" -i "$W/alone-inv.yaml" --audit "$W/alone3.db" --plain --operator alice >"$W/out" 2>&1
+check "so with the inventory's alone: refuse" grep -q "refused: wipe changes data and 1 engineer is attached" "$W/out"
+check_eq "and the refusal is recorded" 1 "$(q "$W/alone3.db" "select count(*) from events where kind='refused' and json_extract(payload,'\$.why') like 'refused: wipe changes data%'")"
 
 # ---- G: Ctrl-C cancels a running step, kills its command, and is recorded ---------------------
 cat >"$W/cancel.yaml" <<'YAML'

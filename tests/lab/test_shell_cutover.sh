@@ -21,6 +21,7 @@ answer() {
     "note (Enter for none): ") echo "" ;;
     "reason: ") echo "a gate failed in the test" ;;
     choice*) echo "${CHOICE:-abort}" ;;
+    "confirm "*) step_of "$1" ;;
     *) echo yes ;;
   esac
 }
@@ -37,7 +38,7 @@ check_eq "no confirmation overrode a gate" 0 \
   "$(sqlite3 "$A" "select count(*) from events where kind='confirm' and json_extract(payload,'\$.override') is not null")"
 check "audit verify passes" "$CUT" audit verify --audit "$A"
 check_eq "every step succeeded once" 14 "$(sqlite3 "$A" "select count(*) from events where kind='step_end' and json_extract(payload,'\$.ok')")"
-check_eq "the five two-operator steps name alice and bob" 5 \
+check_eq "the six two-operator steps (the point of no return among them) name alice and bob" 6 \
   "$(sqlite3 "$A" "select count(*) from events where kind='confirm' and json_extract(payload,'\$.operators') = '[\"alice\",\"bob\"]'")"
 check "the audit holds the writers' stop output" \
   test "$(sqlite3 "$A" "select count(*) from events where kind='output' and step='stop-writers' and payload like '%stopped, rows%'")" -eq 5

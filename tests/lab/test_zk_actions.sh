@@ -15,7 +15,7 @@ q() { sqlite3 "$W/a.db" "$1"; }
 
 before=$(leader_of new 127.0.2)
 files_before=$(ls "$LAB_DIR/zk/new1/data/version-2" | wc -l)
-printf '%s\n' yes  yes bob  skip "refused as it should be"  yes bob  yes bob  yes  yes | \
+printf '%s\n' yes  wipe-running bob  skip "refused as it should be"  stop bob  wipe bob  start  yes | \
   "$CUT" run "$here/zk-actions.yaml" -i "$INV" --audit "$W/a.db" --plain --operator alice >"$W/out" 2>&1
 check_eq "the run ends succeeded" 0 "$?"
 check "zk.leader names the leader srvr reports" grep -q "leader of new: $before " "$W/out"
@@ -77,7 +77,7 @@ clickhouse_starts_on: new
 steps:
   - {id: wipe-old, title: wipe the old ensemble, action: zk.wipe, targets: [old.node(1)], confirm: two}
 YAML
-printf 'yes\nbob\nabort\n' | "$CUT" run "$W/early-rollback.yaml" -i "$INV" --audit "$W/r.db" --plain --operator alice >"$W/out" 2>&1
+printf 'wipe-old\nbob\nabort\n' | "$CUT" run "$W/early-rollback.yaml" -i "$INV" --audit "$W/r.db" --plain --operator alice >"$W/out" 2>&1
 check "a rollback refuses to wipe the ensemble ClickHouse still uses" grep -q "ClickHouse ck1 still points at the old ensemble" "$W/out"
 check "and old1's data stays where it was" test -z "$(ls -d "$LAB_DIR"/zk/old1/data/version-2.moved-* 2>/dev/null)"
 

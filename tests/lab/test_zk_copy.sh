@@ -28,11 +28,11 @@ end_run() { exec 7>&-; wait "$run_pid"; }
 A=$W/a.db
 start_run "$A"
 wait_for "confirm stop-writers" && say yes
-wait_for "confirm stop-clickhouse" && say yes bob
+wait_for "confirm stop-clickhouse" && say stop-clickhouse bob
 wait_for "confirm old-quiet" && say yes
 wait_for "confirm fence-record" && say yes
-wait_for "confirm stop-new" && say yes bob
-wait_for "confirm wipe-new" && say yes bob
+wait_for "confirm stop-new" && say stop-new bob
+wait_for "confirm wipe-new" && say wipe-new bob
 wait_for "confirm copy" || true
 old_leader=$(leader_of old 127.0.1)
 # new2's snapshot dir becomes a file: that destination fails, the others must not care
@@ -42,12 +42,13 @@ rmdir "$LAB_DIR/zk/new2/data/version-2" && echo "in the way" >"$LAB_DIR/zk/new2/
 src_snaps=$LAB_DIR/zk/$old_leader/data/version-2
 planted=snapshot.7fffffffff
 cp "$src_snaps/$(ls "$src_snaps" | grep '^snapshot\.' | sort -t. -k2 | tail -1)" "$src_snaps/$planted"
-printf '\x5a' | dd of="$src_snaps/$planted" bs=1 seek=$(($(stat -c %s "$src_snaps/$planted") / 2)) conv=notrunc status=none
-say yes bob
+off=$(grep -obUa "metadata format version" "$src_snaps/$planted" | head -1 | cut -d: -f1) # in a znode's data: only the checksum tells
+printf 'M' | dd of="$src_snaps/$planted" bs=1 seek="${off:-0}" conv=notrunc status=none
+say copy bob
 wait_for "choice \[retry" && rm "$LAB_DIR/zk/new2/data/version-2" && say retry
-wait_for "confirm copy" 2 && say yes bob
+wait_for "confirm copy" 2 && say copy bob
 wait_for "confirm fence-check" && say yes
-wait_for "confirm start-new" && say yes
+wait_for "confirm start-new" && say start-new
 wait_for "confirm quorum" && say yes
 wait_for "confirm compare" && say yes
 end_run
@@ -92,12 +93,12 @@ check "audit verify passes" "$CUT" audit verify --audit "$A" >/dev/null
 B=$W/b.db
 start_run "$B"
 wait_for "confirm stop-writers" && say yes
-wait_for "confirm stop-clickhouse" && say yes bob
+wait_for "confirm stop-clickhouse" && say stop-clickhouse bob
 wait_for "confirm old-quiet" && say yes
 wait_for "confirm fence-record" && say yes
-wait_for "confirm stop-new" && say yes bob
-wait_for "confirm wipe-new" && say yes bob
-wait_for "confirm copy" && say yes bob
+wait_for "confirm stop-new" && say stop-new bob
+wait_for "confirm wipe-new" && say wipe-new bob
+wait_for "confirm copy" && say copy bob
 wait_for "confirm fence-check"
 "$LAB_DIR/ck/ck1/bin/clickhouse.sh" start >/dev/null 2>&1
 ck 127.0.3.1 "INSERT INTO lab.rt_2948 (task, seq, ts, payload) VALUES (2948, 999999, 0, 'late')" >/dev/null 2>&1
@@ -129,7 +130,7 @@ RB=$W/clean.yaml; C=$W/c2.db
 leader_before=$(leader_of old 127.0.1)
 start_run "$C"
 for s in stop-writers stop-clickhouse:two old-quiet fence-record stop-new:two wipe-new:two copy:two fence-check start-new quorum compare; do
-  case $s in *:two) wait_for "confirm ${s%:two}" && say yes bob ;; *) wait_for "confirm $s" && say yes ;; esac
+  case $s in *:two) wait_for "confirm ${s%:two}" && say "${s%:two}" bob ;; *) wait_for "confirm $s" && say "$s" ;; esac
 done
 end_run
 check_eq "the clean_snapshot run ends succeeded" 0 "$?"
@@ -157,7 +158,7 @@ steps:
   - {id: start, title: start, action: ck.start, targets: [ck.all], timeout: 2m, simple: true}
   - {id: verify, title: verify, action: ck.verify, targets: [ck.node(ck1)], timeout: 4m, simple: true}
 YAML
-printf '%s\n' yes bob yes yes abort | "$CUT" run "$W/lost.yaml" -i "$INV" --audit "$W/lost.db" --plain --operator alice >"$W/out" 2>&1
+printf '%s\n' switch bob yes yes abort | "$CUT" run "$W/lost.yaml" -i "$INV" --audit "$W/lost.db" --plain --operator alice >"$W/out" 2>&1
 check "ck.verify fails naming detached-parts" grep -q "checks failed: .*detached-parts" \
   <<<"$(sqlite3 "$W/lost.db" "select payload from events where kind='step_end' and step='verify'")"
 check "and names the part ClickHouse set aside in lab.rt_2948" grep -q "detached-parts .*FAIL.*lab\.rt_2948/\(ignored\|unexpected\)_" \

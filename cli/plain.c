@@ -166,9 +166,9 @@ static int confirm_and_run(struct plain *pl, size_t i)
 	struct presence pr;
 	presence_read(&pr);
 	int present = pr.n >= 0 ? pr.n : 1;
-	if (n->destructive && present < 2 && !n->refuse_alone)
-		printf("  warning: %d engineer%s attached; a second should watch this step (the inventory's alone: refuse "
-		       "makes this a refusal)\n", present, present == 1 ? " is" : "s are");
+	char warn[256];
+	if (policy_alone_warning(n, present, warn, sizeof warn))
+		printf("  %s\n", warn);
 	if (engine_preview(e))
 		printf("    live preview:\n%s", engine_preview(e));
 	char prompt[256], hint[160];

@@ -12,16 +12,8 @@
 #include <jansson.h>
 
 #include "act_int.h"
+#include "ck_int.h"
 #include "cutover/probe.h"
-
-json_t *admin_json(const struct inv_zk_node *z, const char *cmd)
-{
-	char why[200];
-	char *body = z->admin_port ? zk_http_get(z->host, z->admin_port, cmd, 3000, why, sizeof why) : NULL;
-	json_t *j = body ? json_loads(body, 0, NULL) : NULL;
-	free(body);
-	return j;
-}
 
 /*
  * Sessions the ensemble's leader still tracks although no node holds a
@@ -34,12 +26,16 @@ static long orphan_sessions(const struct inv_ensemble *ens)
 	json_t *dump = NULL, *conns[16] = {0};
 	long orphans = -1;
 	for (size_t i = 0; i < ens->n && i < 16; i++) {
-		conns[i] = admin_json(&ens->nodes[i], "/commands/connections");
-		json_t *d = conns[i] ? admin_json(&ens->nodes[i], "/commands/dump") : NULL;
-		if (json_object_get(d, "expiry_time_to_session_ids") && dump == NULL)
-			dump = d; /* only the leader tracks sessions */
-		else
-			json_decref(d);
+		conns[i] = zk_admin_json(&ens->nodes[i], "/commands/connections", 3000, NULL, 0);
+		/* Only the leader tracks every session: a follower's dump has the
+		 * same key, empty, and read first it once said "none" while the
+		 * leader still held a stopped server's sessions, which expired
+		 * (moving the zxid) after ck.stop had reported them gone. */
+		json_t *srvr = conns[i] && dump == NULL ? zk_admin_json(&ens->nodes[i], "/commands/srvr", 3000, NULL, 0) : NULL;
+		const char *state = json_string_value(json_object_get(json_object_get(srvr, "server_stats"), "server_state"));
+		if (state && (strcmp(state, "leader") == 0 || strcmp(state, "standalone") == 0))
+			dump = zk_admin_json(&ens->nodes[i], "/commands/dump", 3000, NULL, 0);
+		json_decref(srvr);
 	}
 	const char *k;
 	json_t *ids;
@@ -93,7 +89,7 @@ static int sessions_closed(struct act_run *r, struct cut_err *err)
 	}
 }
 
-int ck_stop_run(struct act_run *r, struct cut_err *err)
+static int ck_stop_run(struct act_run *r, struct cut_err *err)
 {
 	const struct inv_ck_node *ck = act_scope(r)->ck;
 	/* The row counts ck.verify compares with after the switch. */
@@ -152,14 +148,51 @@ static int wait_up(struct act_run *r, struct cut_err *err)
 	}
 }
 
-int ck_start_run(struct act_run *r, struct cut_err *err)
+static int ck_start_run(struct act_run *r, struct cut_err *err)
 {
 	int rc = act_run_template(r, act_scope(r)->ck->start, err);
 	return rc == CUT_OK ? wait_up(r, err) : rc;
 }
 
-int ck_restart_run(struct act_run *r, struct cut_err *err)
+static int ck_restart_run(struct act_run *r, struct cut_err *err)
 {
 	int rc = act_run_template(r, act_scope(r)->ck->restart, err);
 	return rc == CUT_OK ? wait_up(r, err) : rc;
 }
+
+/* ---- what the plan says it does ---------------------------------------------------------- */
+
+static void d_ck_cmd(struct plan_lines *out, const char *cmd, const struct subst_scope *sc, bool up)
+{
+	plan_add(out, "$ %s", ACT_CMD(cmd));
+	if (up)
+		plan_add(out, "wait until http://%s:%d answers and no replica is read-only", sc->ck->host, sc->ck->http_port);
+	else
+		plan_add(out, "wait until the server process is gone and its ZooKeeper sessions are closed");
+}
+
+static void d_ck_stop(struct plan_lines *out, const struct rb_step *s, const struct subst_scope *sc)
+{
+	(void)s;
+	d_ck_cmd(out, sc->ck->stop, sc, false);
+}
+
+static void d_ck_start(struct plan_lines *out, const struct rb_step *s, const struct subst_scope *sc)
+{
+	(void)s;
+	d_ck_cmd(out, sc->ck->start, sc, true);
+}
+
+static void d_ck_restart(struct plan_lines *out, const struct rb_step *s, const struct subst_scope *sc)
+{
+	(void)s;
+	d_ck_cmd(out, sc->ck->restart, sc, true);
+}
+
+const struct action_ops act_ck_stop = {.name = "ck.stop", .kinds = TGT_CK, .params = ACT_NONE, .required = ACT_NONE,
+	.destructive = true, .summary = "stop ClickHouse, one node at a time", .describe = d_ck_stop, .run = ck_stop_run};
+const struct action_ops act_ck_start = {.name = "ck.start", .kinds = TGT_CK, .params = ACT_NONE, .required = ACT_NONE,
+	.summary = "start ClickHouse, one node at a time", .describe = d_ck_start, .run = ck_start_run};
+const struct action_ops act_ck_restart = {.name = "ck.restart", .kinds = TGT_CK, .params = ACT_NONE, .required = ACT_NONE,
+	.destructive = true, .summary = "restart ClickHouse, one node at a time", .describe = d_ck_restart,
+	.run = ck_restart_run};

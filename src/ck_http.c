@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "act_int.h"
+#include "ck_int.h"
 #include "http.h"
 
 int ck_query(const struct inv_ck_node *ck, const char *sql, int timeout_ms, char **out, struct cut_err *err)

@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "act_int.h"
+#include "ck_int.h"
 #include "cutover/xport.h"
 
 static xmlNodePtr find_section(xmlNodePtr n)
@@ -225,7 +226,7 @@ static void diff_block(struct plan_lines *out, const char *a, const char *b)
 }
 
 /* Before confirmation: the file as it is, and exactly what the switch would change in it. */
-int ck_switch_preview(struct act_run *r, struct plan_lines *out, struct cut_err *err)
+static int ck_switch_preview(struct act_run *r, struct plan_lines *out, struct cut_err *err)
 {
 	const struct subst_scope *sc = act_scope(r);
 	const struct rb_param *p = rb_param(act_step(r), "to");
@@ -251,7 +252,7 @@ int ck_switch_preview(struct act_run *r, struct plan_lines *out, struct cut_err 
 	return rc;
 }
 
-int ck_switch_run(struct act_run *r, struct cut_err *err)
+static int ck_switch_run(struct act_run *r, struct cut_err *err)
 {
 	const struct subst_scope *sc = act_scope(r);
 	struct arena *a = act_arena(r);
@@ -339,3 +340,22 @@ int ck_metrika_hosts(struct ssh_pool *pool, const struct inventory *inv, const s
 	arena_free(a);
 	return rc;
 }
+
+/* ---- what the plan says it does ---------------------------------------------------------- */
+
+static void d_ck_switch(struct plan_lines *out, const struct rb_step *s, const struct subst_scope *sc)
+{
+	const char *to = act_param_text(s, "to", "?");
+	const struct inv_ensemble *e = inv_ensemble(sc->inv, to);
+	char hosts[1024] = "";
+	for (size_t i = 0; e && i < e->n; i++)
+		snprintf(hosts + strlen(hosts), sizeof hosts - strlen(hosts), "%s%s:%d", i ? ", " : "",
+			 e->nodes[i].host, e->nodes[i].client_port);
+	const char *m = ACT_PATH(sc->ck->metrika);
+	plan_add(out, "edit %s: <zookeeper-servers> nodes become %s ensemble %s", m, to, hosts);
+	plan_add(out, "keep a backup %s.<timestamp>; write a temporary file, fsync, rename; re-read and check", m);
+}
+
+const struct action_ops act_ck_switch = {.name = "ck.switch", .kinds = TGT_CK, .params = ACT_PARAMS("to"),
+	.required = ACT_PARAMS("to"), .destructive = true, .summary = "point metrika.xml at another ensemble",
+	.describe = d_ck_switch, .run = ck_switch_run, .preview = ck_switch_preview};

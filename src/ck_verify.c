@@ -6,6 +6,7 @@
  * Row counts of the replicated tables, and the parts detached as ignored_ or
  * unexpected_, are compared with those ck.stop recorded before the switch.
  */
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,8 @@
 #include <unistd.h>
 
 #include "act_int.h"
+#include "ck_int.h"
+#include "cutover/probe.h"
 #include "cutover/xport.h"
 
 struct checks {
@@ -39,48 +42,6 @@ static int expect_zero(const struct inv_ck_node *ck, const char *sql, char *deta
 		return snprintf(detail, n, "%.200s", e.msg), CUT_EREMOTE;
 	if (v > 0)
 		return snprintf(detail, n, "%lld", v), CUT_EREFUSED;
-	return CUT_OK;
-}
-
-/* "db.table=rows;..." for every replicated table, in name order. */
-int ck_row_counts(const struct inv_ck_node *ck, char **out, struct cut_err *err)
-{
-	char *tables = NULL;
-	*out = NULL;
-	int rc = ck_query(ck, "SELECT database, name FROM system.tables WHERE engine LIKE 'Replicated%' "
-			      "AND database != 'system' ORDER BY database, name", 30000, &tables, err);
-	size_t cap = 1, len = 0;
-	char *acc = calloc(1, cap);
-	char *save = NULL;
-	for (char *t = rc == CUT_OK ? strtok_r(tables, "\n", &save) : NULL; t && acc; t = strtok_r(NULL, "\n", &save)) {
-		char *f[2], shown[300];
-		if (ck_tsv_split(t, f, 2) != 2 || strncmp(f[1], "cutover_canary", 14) == 0)
-			continue;
-		snprintf(shown, sizeof shown, "%.140s.%.140s", f[0], f[1]); /* as sent: escaped, one line */
-		ck_tsv_unescape(f[0]);
-		ck_tsv_unescape(f[1]);
-		char *sql = ck_table_sql("SELECT count() FROM", f[0], f[1]);
-		long long n = sql ? ck_number(ck, sql, 60000, err) : (cut_fail(err, CUT_ENOMEM, "out of memory"), -1);
-		free(sql);
-		if (n < 0) {
-			rc = err->code;
-			break;
-		}
-		char item[320];
-		int k = snprintf(item, sizeof item, "%s=%lld;", shown, n);
-		char *g = realloc(acc, cap + len + (size_t)k + 1);
-		if (g == NULL)
-			break;
-		acc = g, cap += (size_t)k + 1;
-		memcpy(acc + len, item, (size_t)k + 1);
-		len += (size_t)k;
-	}
-	free(tables);
-	if (rc != CUT_OK) {
-		free(acc);
-		return rc;
-	}
-	*out = acc;
 	return CUT_OK;
 }
 
@@ -161,47 +122,6 @@ static void canary(struct act_run *r, const struct inv_ck_node *ck, struct check
 }
 
 /*
- * The parts ClickHouse set aside in detached/ as ignored_ or unexpected_,
- * "db.table/dir" per line, sorted: what it does with a part whose block the
- * ZooKeeper it now uses never heard of (a write lost in the move).
- * system.detached_parts where the server has it (19.x+), else each replicated
- * table's detached/ dir over SSH (18.16).
- */
-int ck_detached_parts(struct act_run *r, const struct inv_ck_node *ck, char **out, struct cut_err *err)
-{
-	struct cut_err qe;
-	*out = NULL;
-	if (ck_query(ck, "SELECT database || '.' || table || '/' || reason || '_' || name FROM system.detached_parts "
-			 "WHERE reason IN ('ignored', 'unexpected') ORDER BY 1", 30000, out, &qe) == CUT_OK)
-		return CUT_OK;
-	char *paths = NULL;
-	int rc = ck_query(ck, "SELECT database, name, data_path FROM system.tables WHERE engine LIKE "
-			      "'Replicated%' ORDER BY database, name", 30000, &paths, err);
-	if (rc != CUT_OK)
-		return rc;
-	struct arena *a = act_arena(r);
-	const char *script = "";
-	char *save = NULL;
-	for (char *l = strtok_r(paths, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
-		char *f[3];
-		if (ck_tsv_split(l, f, 3) != 3)
-			continue;
-		/* the name as sent (escaped, one line) and the path go in as quoted words, never as code */
-		const char *shown = subst_shell_quote(a, arena_printf(a, "%s.%s", f[0], f[1]));
-		ck_tsv_unescape(f[2]);
-		script = arena_printf(a, "%sls -1 %s/detached 2>/dev/null | grep -E '^(ignored|unexpected)_' | "
-				      "while IFS= read -r p; do printf '%%s/%%s\\n' %s \"$p\"; done; ",
-				      script, subst_shell_quote(a, f[2]), shown);
-	}
-	free(paths);
-	int status;
-	rc = act_capture(r, arena_printf(a, "{ %s} | sort", script), &status, out, 1 << 20, err);
-	if (rc == CUT_OK && status != 0)
-		rc = cut_fail(err, CUT_EREMOTE, "%s: listing the detached dirs exited %d", ck->name, status);
-	return rc;
-}
-
-/*
  * Is this server connected to the ensemble it should be on? Its replicas hold
  * an ephemeral is_active node through their session, and the leader's
  * AdminServer `dump` lists every session's ephemerals: find ours there.
@@ -223,7 +143,7 @@ static int on_target(struct act_run *r, const struct inv_ck_node *ck, char *d, s
 	int rc = CUT_OK;
 	bool seen = false, asked = false;
 	for (size_t i = 0; i < ens->n && !seen; i++) {
-		json_t *dump = admin_json(&ens->nodes[i], "/commands/dump");
+		json_t *dump = zk_admin_json(&ens->nodes[i], "/commands/dump", 3000, NULL, 0);
 		json_t *eph = json_object_get(dump, "session_id_to_ephemeral_paths");
 		const char *sid;
 		json_t *paths;
@@ -267,7 +187,7 @@ static void newly(const char *before, char *now, char *d, size_t n)
 	}
 }
 
-int ck_verify_run(struct act_run *r, struct cut_err *err)
+static int ck_verify_run(struct act_run *r, struct cut_err *err)
 {
 	const struct subst_scope *sc = act_scope(r);
 	const struct inv_ck_node *ck = sc->ck;
@@ -331,3 +251,16 @@ int ck_verify_run(struct act_run *r, struct cut_err *err)
 		return cut_fail(err, CUT_EREFUSED, "%s: %d of %d checks failed: %s", ck->name, c.bad, c.n, c.failed);
 	return CUT_OK;
 }
+
+/* ---- what the plan says it does ---------------------------------------------------------- */
+
+static void d_ck_verify(struct plan_lines *out, const struct rb_step *s, const struct subst_scope *sc)
+{
+	(void)s;
+	plan_add(out, "on http://%s:%d: query, system.zookeeper, canary create/insert/read/drop partition/"
+		      "add column/drop column/drop table", sc->ck->host, sc->ck->http_port);
+	plan_add(out, "SYSTEM SYNC REPLICA on every replicated table; no read-only replica; no new ignored_/unexpected_ parts; row counts");
+}
+
+const struct action_ops act_ck_verify = {.name = "ck.verify", .kinds = TGT_CK, .params = ACT_PARAMS("canary_table"),
+	.required = ACT_NONE, .summary = "business verification", .describe = d_ck_verify, .run = ck_verify_run};

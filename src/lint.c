@@ -13,11 +13,10 @@
 
 static void known_actions(char *buf, size_t n)
 {
-	size_t cnt;
-	const struct action_ops *t = action_table(&cnt);
 	buf[0] = '\0';
-	for (size_t i = 0; i < cnt; i++)
-		snprintf(buf + strlen(buf), n - strlen(buf), "%s%s", i ? ", " : "", t[i].name);
+	const struct action_ops *t;
+	for (size_t i = 0; (t = action_at(i)) != NULL; i++)
+		snprintf(buf + strlen(buf), n - strlen(buf), "%s%s", i ? ", " : "", t->name);
 }
 
 static void lint_params(const struct runbook *rb, const struct rb_step *s, const struct action_ops *ops,

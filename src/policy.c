@@ -104,6 +104,20 @@ static void fmt_dur(char *buf, size_t n, int64_t ms)
 		snprintf(buf, n, "%llds", (long long)s);
 }
 
+const char *policy_alone_warning(const struct policy_need *n, int present, char *buf, size_t len)
+{
+	if (!n->destructive || present >= 2)
+		return NULL;
+	if (present < 0)
+		snprintf(buf, len, "warning: this step changes data and this console is not in tmux: no one can see who "
+			 "else is watching");
+	else
+		snprintf(buf, len, "warning: this step changes data and %d engineer%s attached; a second should watch it%s",
+			 present, present == 1 ? " is" : "s are",
+			 n->refuse_alone ? " (alone: refuse: it will be refused)" : " (alone: refuse makes this a refusal)");
+	return buf;
+}
+
 void policy_hint(const struct policy_need *n, char *buf, size_t len)
 {
 	if (n->yes_ok)

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ck_int.h"
 #include "task_int.h"
 
 static const struct task_ops *adapter(struct act_run *r, struct cut_err *err)
@@ -72,7 +73,7 @@ static int no_inserts(struct act_run *r, struct cut_err *err)
 	return CUT_OK;
 }
 
-int tasks_stop_run(struct act_run *r, struct cut_err *err)
+static int tasks_stop_run(struct act_run *r, struct cut_err *err)
 {
 	struct task_status st;
 	const struct task_ops *ops = adapter(r, err);
@@ -90,7 +91,7 @@ int tasks_stop_run(struct act_run *r, struct cut_err *err)
 	return rc;
 }
 
-int tasks_start_run(struct act_run *r, struct cut_err *err)
+static int tasks_start_run(struct act_run *r, struct cut_err *err)
 {
 	struct task_status st;
 	const struct task_ops *ops = adapter(r, err);
@@ -105,7 +106,7 @@ int tasks_start_run(struct act_run *r, struct cut_err *err)
 }
 
 /* Running, and its row count grows. */
-int tasks_wait_run(struct act_run *r, struct cut_err *err)
+static int tasks_wait_run(struct act_run *r, struct cut_err *err)
 {
 	struct task_status first, now;
 	const struct task_ops *ops = adapter(r, err);
@@ -120,3 +121,57 @@ int tasks_wait_run(struct act_run *r, struct cut_err *err)
 	}
 	return rc == CUT_ETIMEOUT ? cut_fail(err, rc, "task %s runs but its row count did not grow", act_scope(r)->task->id) : rc;
 }
+
+/* ---- what the plan says it does ---------------------------------------------------------- */
+
+static bool adapter_is(const struct subst_scope *sc, const char *a)
+{
+	return sc->task->adapter && strcmp(sc->task->adapter, a) == 0;
+}
+
+static void d_tasks_stop(struct plan_lines *out, const struct rb_step *s, const struct subst_scope *sc)
+{
+	const struct inv_task *t = sc->task;
+	if (adapter_is(sc, "flink") && strcmp(act_param_text(s, "flink_stop", "savepoint"), "cancel") == 0)
+		plan_add(out, "PATCH %s/jobs/%s?mode=cancel   (flink: cancel, no savepoint)", ACT_PATH(t->url), t->job);
+	else if (adapter_is(sc, "flink"))
+		plan_add(out, "POST %s/jobs/%s/stop, then wait for its savepoint   (flink: stop with savepoint)", ACT_PATH(t->url), t->job);
+	else if (adapter_is(sc, "http"))
+		plan_add(out, "POST %s   (http adapter)", ACT_PATH(t->stop_url));
+	else
+		plan_add(out, "$ %s   (shell adapter)", ACT_CMD(t->stop));
+	plan_add(out, "wait until it reports stopped and no INSERT runs on any ClickHouse node");
+}
+
+static void d_tasks_start(struct plan_lines *out, const struct rb_step *s, const struct subst_scope *sc)
+{
+	(void)s;
+	const struct inv_task *t = sc->task;
+	if (adapter_is(sc, "flink"))
+		plan_add(out, "$ %s   (flink: resubmit from the savepoint in $CUTOVER_SAVEPOINT)", ACT_CMD(t->resubmit));
+	else if (adapter_is(sc, "http"))
+		plan_add(out, "POST %s   (http adapter)", ACT_PATH(t->start_url));
+	else
+		plan_add(out, "$ %s   (shell adapter)", ACT_CMD(t->start));
+	plan_add(out, "wait until it reports running");
+}
+
+static void d_tasks_wait(struct plan_lines *out, const struct rb_step *s, const struct subst_scope *sc)
+{
+	(void)s;
+	const struct inv_task *t = sc->task;
+	if (adapter_is(sc, "flink"))
+		plan_add(out, "GET %s/jobs/%s until RUNNING and its sink's read-records grow", ACT_PATH(t->url), t->job);
+	else if (adapter_is(sc, "http"))
+		plan_add(out, "GET %s until %s reads %s%s", ACT_PATH(t->status_url), t->state_pointer, t->running_value,
+			 t->rows_pointer ? " and the rows grow" : "");
+	else
+		plan_add(out, "$ %s until it reports running and its row count grows", ACT_CMD(t->status));
+}
+
+const struct action_ops act_tasks_stop = {.name = "tasks.stop", .kinds = TGT_TASK, .params = ACT_PARAMS("flink_stop"),
+	.required = ACT_NONE, .summary = "stop writer tasks", .describe = d_tasks_stop, .run = tasks_stop_run};
+const struct action_ops act_tasks_start = {.name = "tasks.start", .kinds = TGT_TASK, .params = ACT_NONE, .required = ACT_NONE,
+	.summary = "start writer tasks", .describe = d_tasks_start, .run = tasks_start_run};
+const struct action_ops act_tasks_wait = {.name = "tasks.wait", .kinds = TGT_TASK, .params = ACT_NONE, .required = ACT_NONE,
+	.summary = "check writer tasks run and write", .describe = d_tasks_wait, .run = tasks_wait_run};

@@ -1,7 +1,6 @@
 /*
  * zk_actions: the ZooKeeper verbs that act on one node at a time --
- * zk.status, zk.leader, zk.stop, zk.start, zk.wait_quorum, zk.wipe (and the
- * rollback guard zk.copy shares with it). Each asks the node itself (srvr)
+ * zk.status, zk.leader, zk.stop, zk.start, zk.wait_quorum, zk.wipe. Each asks the node itself (srvr)
  * before and after, and says what it saw.
  */
 #include <stdio.h>
@@ -10,37 +9,22 @@
 #include <time.h>
 
 #include "act_int.h"
+#include "zk_int.h"
 #include "cutover/probe.h"
 #include "cutover/zk_files.h"
 
-static int port(const struct inv_zk_node *z)
-{
-	return z->client_port ? z->client_port : 2181;
-}
-
-static void say_node(struct act_run *r, const struct inv_zk_node *z, const struct zk_srvr *s)
-{
-	if (s->role == ZR_NOANSWER || s->role == ZR_DOWN || s->role == ZR_UNKNOWN)
-		act_say(r, "%s (%s:%d): %s%s%s", z->name, z->host, port(z), zk_role_name(s->role), s->error[0] ? ": " : "",
-			s->error);
-	else
-		act_say(r, "%s (%s:%d): %s, zxid 0x%llx (epoch %u, counter %u), %ld znodes, %s", z->name, z->host, port(z),
-			zk_role_name(s->role), (unsigned long long)s->zxid, ZK_EPOCH(s->zxid), ZK_COUNTER(s->zxid), s->znodes,
-			s->version);
-}
-
-int zk_status_run(struct act_run *r, struct cut_err *err)
+static int zk_status_run(struct act_run *r, struct cut_err *err)
 {
 	(void)err;
 	const struct inv_zk_node *z = act_scope(r)->zk;
 	struct zk_srvr s;
-	zk_probe_srvr(z->host, port(z), 3000, &s);
-	say_node(r, z, &s);
+	zk_probe_srvr(z->host, zk_port(z), 3000, &s);
+	zk_say_node(r, z, &s);
 	return CUT_OK;
 }
 
 /* Exactly one leader in the target's ensemble, asked of every node now. */
-int zk_leader_run(struct act_run *r, struct cut_err *err)
+static int zk_leader_run(struct act_run *r, struct cut_err *err)
 {
 	const struct subst_scope *sc = act_scope(r);
 	const struct inv_ensemble *ens = inv_ensemble(sc->inv, sc->ensemble);
@@ -48,8 +32,8 @@ int zk_leader_run(struct act_run *r, struct cut_err *err)
 	size_t leaders = 0;
 	for (size_t i = 0; ens && i < ens->n; i++) {
 		struct zk_srvr s;
-		zk_probe_srvr(ens->nodes[i].host, port(&ens->nodes[i]), 3000, &s);
-		say_node(r, &ens->nodes[i], &s);
+		zk_probe_srvr(ens->nodes[i].host, zk_port(&ens->nodes[i]), 3000, &s);
+		zk_say_node(r, &ens->nodes[i], &s);
 		if (s.role == ZR_LEADER)
 			leader = &ens->nodes[i], leaders++;
 	}
@@ -72,7 +56,7 @@ static int process_alive(struct act_run *r, bool *alive, struct cut_err *err)
 	return rc;
 }
 
-int zk_stop_run(struct act_run *r, struct cut_err *err)
+static int zk_stop_run(struct act_run *r, struct cut_err *err)
 {
 	const struct inv_zk_node *z = act_scope(r)->zk;
 	int rc = act_run_template(r, z->stop, err);
@@ -81,9 +65,9 @@ int zk_stop_run(struct act_run *r, struct cut_err *err)
 	for (;;) {
 		struct zk_srvr s;
 		bool alive = true;
-		zk_probe_srvr(z->host, port(z), 2000, &s);
+		zk_probe_srvr(z->host, zk_port(z), 2000, &s);
 		if (s.role == ZR_DOWN && (rc = process_alive(r, &alive, err)) == CUT_OK && !alive) {
-			act_say(r, "%s: client port %d closed, server process gone", z->name, port(z));
+			act_say(r, "%s: client port %d closed, server process gone", z->name, zk_port(z));
 			return CUT_OK;
 		}
 		if (rc != CUT_OK || (rc = act_sleep(r, 500, err)) != CUT_OK)
@@ -92,23 +76,23 @@ int zk_stop_run(struct act_run *r, struct cut_err *err)
 	}
 }
 
-int zk_start_run(struct act_run *r, struct cut_err *err)
+static int zk_start_run(struct act_run *r, struct cut_err *err)
 {
 	const struct inv_zk_node *z = act_scope(r)->zk;
 	struct zk_srvr s;
-	zk_probe_srvr(z->host, port(z), 2000, &s);
+	zk_probe_srvr(z->host, zk_port(z), 2000, &s);
 	if (s.role != ZR_DOWN) {
-		say_node(r, z, &s);
+		zk_say_node(r, z, &s);
 		return cut_fail(err, CUT_EREFUSED, "%s already answers on port %d (%s); not starting a second server",
-				z->name, port(z), zk_role_name(s.role));
+				z->name, zk_port(z), zk_role_name(s.role));
 	}
 	int rc = act_run_template(r, z->start, err);
 	/* One node of three cannot serve alone: here "started" means it answers;
 	 * zk.wait_quorum waits for the ensemble. */
 	while (rc == CUT_OK) {
-		zk_probe_srvr(z->host, port(z), 2000, &s);
+		zk_probe_srvr(z->host, zk_port(z), 2000, &s);
 		if (s.role != ZR_DOWN && s.role != ZR_NOANSWER) {
-			say_node(r, z, &s);
+			zk_say_node(r, z, &s);
 			return CUT_OK;
 		}
 		rc = act_sleep(r, 500, err);
@@ -117,7 +101,7 @@ int zk_start_run(struct act_run *r, struct cut_err *err)
 }
 
 /* One leader, n-1 followers, one zxid; then the node's log since its start. */
-int zk_wait_quorum_run(struct act_run *r, struct cut_err *err)
+static int zk_wait_quorum_run(struct act_run *r, struct cut_err *err)
 {
 	const struct subst_scope *sc = act_scope(r);
 	const struct inv_ensemble *ens = inv_ensemble(sc->inv, sc->ensemble);
@@ -130,7 +114,7 @@ int zk_wait_quorum_run(struct act_run *r, struct cut_err *err)
 		uint64_t z[16] = {0};
 		for (size_t i = 0; i < n && i < 16; i++) {
 			struct zk_srvr s;
-			zk_probe_srvr(ens->nodes[i].host, port(&ens->nodes[i]), 2000, &s);
+			zk_probe_srvr(ens->nodes[i].host, zk_port(&ens->nodes[i]), 2000, &s);
 			leaders += s.role == ZR_LEADER;
 			followers += s.role == ZR_FOLLOWER;
 			z[i] = s.zxid;
@@ -162,46 +146,11 @@ int zk_wait_quorum_run(struct act_run *r, struct cut_err *err)
 }
 
 /*
- * In a rollback the copy goes from the new ensemble back to the old one. That
- * is only right once ClickHouse has run on the new ensemble: before the
- * switch the old ensemble holds the newest data, and copying the new one's
- * over it would lose whatever reached it after the forward copy. So the
- * metrika.xml of every ClickHouse node is read now and must not list the
- * destination ensemble.
- */
-int zk_rollback_allowed(struct act_run *r, struct cut_err *err)
-{
-	const struct subst_scope *sc = act_scope(r);
-	for (size_t i = 0; i < sc->inv->nck; i++) {
-		const struct inv_ck_node *ck = &sc->inv->ck[i];
-		struct subst_scope csc = {.inv = sc->inv, .ck = ck};
-		struct act_run *o = act_open_other(r, ck->name, ck->host, &ck->ssh, &csc);
-		const char *path = o ? subst(act_arena(r), ck->metrika, &csc, SUBST_PATH, err) : NULL;
-		char *xml = NULL, hosts[1024] = "";
-		size_t len;
-		int rc = path ? act_read_file(o, path, 4 << 20, &xml, &len, err) : err->code;
-		if (rc == CUT_OK)
-			rc = ck_switch_hosts(xml, len, hosts, sizeof hosts, err);
-		free(xml);
-		act_close_other(o, rc);
-		if (rc != CUT_OK)
-			return cut_fail(err, rc, "cannot tell where ClickHouse %s points (%s); not copying back blind", ck->name,
-					err->msg);
-		if (sc->ensemble && strcmp(ck_ensemble_of(sc->inv, hosts), sc->ensemble) == 0)
-			return cut_fail(err, CUT_EREFUSED, "ClickHouse %s still points at the %s ensemble (%s): it never ran on "
-					"the other one, so %s holds the newest data; do not move it aside or copy over it "
-					"(skip this step with that reason and restart ClickHouse on %s)",
-					ck->name, sc->ensemble, hosts, sc->ensemble, sc->ensemble);
-	}
-	return CUT_OK;
-}
-
-/*
  * zk.wipe never deletes: version-2 is renamed to a timestamped sibling on the
  * same filesystem and an empty one made with the same owner and mode. The
  * epoch files live inside version-2 and move with it; myid stays.
  */
-int zk_wipe_run(struct act_run *r, struct cut_err *err)
+static int zk_wipe_run(struct act_run *r, struct cut_err *err)
 {
 	const struct subst_scope *sc = act_scope(r);
 	const struct inv_zk_node *z = sc->zk;
@@ -214,10 +163,10 @@ int zk_wipe_run(struct act_run *r, struct cut_err *err)
 		return rc;
 	struct zk_srvr s;
 	bool alive = true;
-	zk_probe_srvr(z->host, port(z), 2000, &s);
+	zk_probe_srvr(z->host, zk_port(z), 2000, &s);
 	if (s.role != ZR_DOWN)
 		return cut_fail(err, CUT_EREFUSED, "%s is %s on port %d; stop it before moving its data", z->name,
-				zk_role_name(s.role), port(z));
+				zk_role_name(s.role), zk_port(z));
 	rc = process_alive(r, &alive, err);
 	if (rc != CUT_OK)
 		return rc;
@@ -253,58 +202,80 @@ int zk_wipe_run(struct act_run *r, struct cut_err *err)
 	return rc;
 }
 
-/*
- * zk.fence: no write may reach the source after the copy. "record" keeps the
- * source leader's zxid before the copy; "check" (after the copy, and again
- * right before ClickHouse is switched) wants the same zxid now, and the
- * copied logs ending exactly there. A ClickHouse insert that lands on the
- * old ensemble after the copy is lost on the new one without a word.
- */
-int zk_fence_run(struct act_run *r, struct cut_err *err)
+/* ---- what the plan says it does ---------------------------------------------------------- */
+
+static void d_zk_probe(struct plan_lines *out, const struct rb_step *s, const struct subst_scope *sc)
 {
-	const struct subst_scope *sc = act_scope(r);
-	struct arena *a = act_arena(r);
-	const struct rb_param *p = rb_param(act_step(r), "phase");
-	bool record = p && p->value && strcmp(p->value, "record") == 0;
-	struct zk_srvr s;
-	zk_probe_srvr(sc->zk->host, port(sc->zk), 3000, &s);
-	say_node(r, sc->zk, &s);
-	if (s.role != ZR_LEADER && s.role != ZR_FOLLOWER && s.role != ZR_STANDALONE)
-		return cut_fail(err, CUT_EREFUSED, "%s does not serve (%s); its zxid cannot be read", sc->zk->name,
-				zk_role_name(s.role));
-	const char *now = arena_printf(a, "0x%llx", (unsigned long long)s.zxid);
-	const char *key = arena_printf(a, "fence.%s", sc->ensemble);
-	if (record) {
-		act_say(r, "fence for %s recorded at %s", sc->ensemble, now);
-		return act_fact_set(r, key, now, err);
-	}
-	const char *was = act_fact_get(r, key);
-	const char *copied = act_fact_get(r, arena_printf(a, "copy.%s.last_zxid", sc->ensemble));
-	if (was == NULL)
-		return cut_fail(err, CUT_EREFUSED, "no fence was recorded for %s in this run (zk.fence phase: record, before the copy)",
-				sc->ensemble);
-	uint64_t w = strtoull(was, NULL, 16), c = copied ? strtoull(copied, NULL, 16) : 0;
-	if (copied && c < w)
-		return cut_fail(err, CUT_EREFUSED, "the copied logs end at %s, before the fence at %s: the copy missed transactions; copy again",
-				copied, was);
-	uint64_t base = copied ? c : w;
-	if (s.zxid != base) {
-		/* Sessions opening and closing (zk.compare's own client, a monitor)
-		 * move the zxid without touching the tree; anything else is a write
-		 * the copy does not hold. */
-		struct fence_late late;
-		int rc = zk_fence_scan(r, base, &late, err);
-		if (rc != CUT_OK)
-			return rc;
-		if (late.tree > 0)
-			return cut_fail(err, CUT_EREFUSED, "%s moved from %s to %s after the %s: %ld transaction(s) reached it and "
-					"are not in the copy (paths: %s%s); stop what writes (ClickHouse?) and copy again",
-					sc->ensemble, copied ? copied : was, now, copied ? "copy" : "fence", late.tree,
-					late.paths[0] ? late.paths : "none readable", late.more_paths ? ", and more" : "");
-		act_say(r, "%s moved from 0x%llx to %s by %ld session open/close transaction(s) only: the tree is unchanged",
-			sc->ensemble, (unsigned long long)base, now, late.sessions);
-	}
-	act_say(r, "fence holds: nothing but sessions reached %s after %s (%s)", sc->ensemble,
-		copied ? "the copied logs' end" : "the fence", copied ? copied : was);
-	return CUT_OK;
+	(void)s;
+	plan_add(out, "probe %s: AdminServer http://%s:%d/commands/srvr, else srvr on %s:%d",
+		 sc->zk->name, sc->zk->host, sc->zk->admin_port, sc->zk->host, sc->zk->client_port);
 }
+
+static void h_zk_leader(struct plan_lines *out, const struct rb_step *s, const struct inventory *inv)
+{
+	(void)s;
+	(void)inv;
+	plan_add(out, "refuses unless exactly one node reports Mode: leader");
+}
+
+static void h_zk_stop(struct plan_lines *out, const struct rb_step *s, const struct inventory *inv)
+{
+	(void)s;
+	(void)inv;
+	plan_add(out, "order: followers first, the leader last (roles probed when the step starts)");
+}
+
+static void d_zk_stop(struct plan_lines *out, const struct rb_step *s, const struct subst_scope *sc)
+{
+	(void)s;
+	plan_add(out, "$ %s", ACT_CMD(sc->zk->stop));
+	plan_add(out, "wait until %s:%d is closed and the server process is gone", sc->zk->host, sc->zk->client_port);
+}
+
+static void d_zk_start(struct plan_lines *out, const struct rb_step *s, const struct subst_scope *sc)
+{
+	(void)s;
+	plan_add(out, "$ %s", ACT_CMD(sc->zk->start));
+	plan_add(out, "wait until %s:%d serves (srvr answers with a Mode)", sc->zk->host, sc->zk->client_port);
+}
+
+static void d_zk_wipe(struct plan_lines *out, const struct rb_step *s, const struct subst_scope *sc)
+{
+	(void)s;
+	const char *dd = ACT_PATH(sc->zk->data_dir), *ld = ACT_PATH(sc->zk->data_log_dir);
+	plan_add(out, "refuse if ZooKeeper answers on %s:%d or its process runs", sc->zk->host, sc->zk->client_port);
+	plan_add(out, "mv %s/version-2 %s/version-2.moved-<timestamp>", dd, dd);
+	plan_add(out, "mv %s/version-2 %s/version-2.moved-<timestamp>", ld, ld);
+	plan_add(out, "mkdir %s/version-2 %s/version-2 (same owner and mode); myid and every other file stay", dd, ld);
+}
+
+static void h_zk_wait_quorum(struct plan_lines *out, const struct rb_step *s, const struct inventory *inv)
+{
+	(void)inv;
+	(void)s;
+	plan_add(out, "wait for one leader and the rest followers, all at the same zxid");
+}
+
+static void d_zk_wait_quorum(struct plan_lines *out, const struct rb_step *s, const struct subst_scope *sc)
+{
+	(void)s;
+	plan_add(out, "probe %s:%d; report ERROR/FATAL lines of %s since the start", sc->zk->host,
+		 sc->zk->client_port, ACT_PATH(sc->zk->server_log));
+}
+
+/* ---- the verbs ------------------------------------------------------------------------------- */
+
+const struct action_ops act_zk_status = {.name = "zk.status", .kinds = TGT_ZK, .params = ACT_NONE, .required = ACT_NONE,
+	.summary = "probe nodes and show their role and zxid", .describe = d_zk_probe, .run = zk_status_run};
+const struct action_ops act_zk_leader = {.name = "zk.leader", .kinds = TGT_ZK, .params = ACT_NONE, .required = ACT_NONE,
+	.summary = "find the ensemble's leader", .describe = d_zk_probe, .header = h_zk_leader, .run = zk_leader_run};
+const struct action_ops act_zk_stop = {.name = "zk.stop", .kinds = TGT_ZK, .params = ACT_NONE, .required = ACT_NONE,
+	.destructive = true, .summary = "stop nodes, followers first", .describe = d_zk_stop, .header = h_zk_stop,
+	.run = zk_stop_run, .leader_last = true};
+const struct action_ops act_zk_start = {.name = "zk.start", .kinds = TGT_ZK, .params = ACT_NONE, .required = ACT_NONE,
+	.summary = "start nodes and wait until they serve", .describe = d_zk_start, .run = zk_start_run};
+const struct action_ops act_zk_wipe = {.name = "zk.wipe", .kinds = TGT_ZK, .params = ACT_NONE, .required = ACT_NONE,
+	.destructive = true, .summary = "move version-2 dirs aside (never deletes)", .describe = d_zk_wipe, .run = zk_wipe_run};
+const struct action_ops act_zk_wait_quorum = {.name = "zk.wait_quorum", .kinds = TGT_ZK, .params = ACT_NONE,
+	.required = ACT_NONE, .summary = "wait for one leader, the rest followers, same zxid", .describe = d_zk_wait_quorum,
+	.header = h_zk_wait_quorum, .run = zk_wait_quorum_run};

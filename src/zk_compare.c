@@ -306,7 +306,7 @@ static size_t diff(struct act_run *r, const struct tree *a, const struct tree *b
 	return bad;
 }
 
-int zk_compare_run(struct act_run *r, struct cut_err *err)
+static int zk_compare_run(struct act_run *r, struct cut_err *err)
 {
 	const struct rb_param *lp = rb_param(act_step(r), "left"), *rp = rb_param(act_step(r), "right");
 	const char *ln = lp && lp->value ? lp->value : "old", *rn = rp && rp->value ? rp->value : "new";
@@ -326,3 +326,17 @@ int zk_compare_run(struct act_run *r, struct cut_err *err)
 	tree_free(&b);
 	return rc;
 }
+
+/* ---- what the plan says it does ---------------------------------------------------------- */
+
+static void h_zk_compare(struct plan_lines *out, const struct rb_step *s, const struct inventory *inv)
+{
+	(void)inv;
+	plan_add(out, "walk both trees with the ZooKeeper client: %s against %s", act_param_text(s, "left", "?"),
+		 act_param_text(s, "right", "?"));
+	plan_add(out, "compare every path, data (SHA-256), version, cversion, aversion; ephemerals reported apart");
+}
+
+const struct action_ops act_zk_compare = {.name = "zk.compare", .kinds = 0, .params = ACT_PARAMS("left", "right"),
+	.required = ACT_PARAMS("left", "right"), .summary = "compare two ensembles' trees", .header = h_zk_compare,
+	.run = zk_compare_run};

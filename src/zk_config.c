@@ -11,22 +11,14 @@
 #include <time.h>
 
 #include "act_int.h"
-
-int zk_dirs(struct arena *a, const struct subst_scope *sc, const char **dd, const char **ld, struct cut_err *err)
-{
-	const struct inv_zk_node *z = sc->zk;
-	*dd = subst(a, z->data_dir, sc, SUBST_PATH, err);
-	/* ZooKeeper logs into dataDir when dataLogDir is not set */
-	*ld = *dd ? subst(a, z->data_log_dir ? z->data_log_dir : z->data_dir, sc, SUBST_PATH, err) : NULL;
-	return *ld ? CUT_OK : err->code;
-}
+#include "zk_int.h"
 
 static const struct inv_ensemble *ensemble_of(const struct subst_scope *sc)
 {
 	return inv_ensemble(sc->inv, sc->ensemble);
 }
 
-char *zk_config_render(struct arena *a, const struct subst_scope *sc, struct cut_err *err)
+static char *zk_config_render(struct arena *a, const struct subst_scope *sc, struct cut_err *err)
 {
 	const struct inv_ensemble *ens = ensemble_of(sc);
 	const struct inv_zk_node *z = sc->zk;
@@ -62,7 +54,7 @@ static const char *param(const struct rb_step *s, const char *key)
 	return p ? p->value : NULL;
 }
 
-void zk_config_describe(struct plan_lines *out, const struct rb_step *s, const struct subst_scope *sc)
+static void zk_config_describe(struct plan_lines *out, const struct rb_step *s, const struct subst_scope *sc)
 {
 	struct cut_err e;
 	const char *home = subst(out->arena, sc->zk->home, sc, SUBST_PATH | SUBST_DISPLAY, &e);
@@ -109,7 +101,7 @@ static int put(struct act_run *r, const char *path, const char *text, const char
 	return act_write_file(r, path, text, strlen(text), err);
 }
 
-int zk_config_run(struct act_run *r, struct cut_err *err)
+static int zk_config_run(struct act_run *r, struct cut_err *err)
 {
 	const struct subst_scope *sc = act_scope(r);
 	struct arena *a = act_arena(r);
@@ -144,3 +136,7 @@ int zk_config_run(struct act_run *r, struct cut_err *err)
 	}
 	return rc;
 }
+
+const struct action_ops act_zk_config = {.name = "zk.config", .kinds = TGT_ZK, .params = ACT_PARAMS("jvmflags", "log_dir"),
+	.required = ACT_NONE, .summary = "write zoo.cfg, myid and java.env from the inventory", .describe = zk_config_describe,
+	.run = zk_config_run};

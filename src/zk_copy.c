@@ -17,6 +17,8 @@
 #include <unistd.h>
 
 #include "act_int.h"
+#include "zk_int.h"
+#include "ck_int.h"
 #include "cutover/probe.h"
 #include "cutover/target.h"
 #include "cutover/zk_files.h"
@@ -145,7 +147,7 @@ static void fetch_sink(void *ud, const char *buf, size_t len)
  * destination's own hash proves they sent what was hashed. Logs are always
  * staged: ZooKeeper writes over the zero padding of a live one.
  */
-static int fetch(struct act_run *src, const char *remote, const char *local, uint64_t size, char sha[HASH_HEX_LEN + 1],
+int zk_copy_fetch(struct act_run *src, const char *remote, const char *local, uint64_t size, char sha[HASH_HEX_LEN + 1],
 		 struct staged *st, struct sfile *sf, struct cut_err *err)
 {
 	bool in_place = sf && sf->snap && remote[0] == '/' && act_here(src); /* the symlink must name it from anywhere */
@@ -183,7 +185,7 @@ static int by_zxid(const void *a, const void *b)
 
 /* "size name" of every snapshot.* in snapdir and log.* in logdir (either may be NULL), as
  * ZooKeeper sees them, in one command. */
-static int list_remote(struct act_run *src, const char *snapdir, const char *logdir, struct rfile **v, size_t *n,
+int zk_copy_list(struct act_run *src, const char *snapdir, const char *logdir, struct rfile **v, size_t *n,
 		       struct cut_err *err)
 {
 	struct arena *a = act_arena(src);
@@ -257,7 +259,7 @@ static struct sfile *sf_add(struct staged *st, const struct rfile *rf, bool chec
 static int fetch_one(struct act_run *src, struct staged *st, struct sfile *f, const char *dir, struct cut_err *err)
 {
 	char sha[HASH_HEX_LEN + 1];
-	int rc = fetch(src, arena_printf(act_arena(src), "%s/%s", dir, f->name), f->path, f->size, sha, st, f, err);
+	int rc = zk_copy_fetch(src, arena_printf(act_arena(src), "%s/%s", dir, f->name), f->path, f->size, sha, st, f, err);
 	pthread_mutex_lock(&st->m);
 	memcpy(f->sha, sha, sizeof sha);
 	f->size = f->have; /* what was read is what goes on */
@@ -434,7 +436,7 @@ static int stage_open(struct act_run *r, struct act_run *src, const char *dd, co
 	snprintf(st->source, sizeof st->source, "%s", act_scope(src)->zk->name);
 	const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/var/tmp";
 	snprintf(st->dir, sizeof st->dir, "%s/cutover-copy-XXXXXX", tmp);
-	int rc = list_remote(src, dd, ld, &st->listing, &st->nlisting, err);
+	int rc = zk_copy_list(src, dd, ld, &st->listing, &st->nlisting, err);
 	if (rc == CUT_OK && mkdtemp(st->dir) == NULL)
 		rc = cut_fail(err, CUT_EIO, "cannot make a staging dir in %s: %s", tmp, strerror(errno)), st->dir[0] = '\0';
 	struct arena *a = act_arena(r);
@@ -532,11 +534,11 @@ static int restart_leader(struct act_run *r, struct cut_err *err)
 		return cut_fail(err, CUT_ENOMEM, "out of memory");
 	act_say(r, "clean_snapshot: restarting the source leader %s so a new leader writes a snapshot at the last zxid",
 		z->name);
-	int rc = zk_stop_run(o, err);
-	if (rc == CUT_OK)
-		rc = zk_start_run(o, err);
-	if (rc == CUT_OK)
-		rc = zk_wait_quorum_run(o, err);
+	/* the verbs themselves, through the table: what zk.stop, zk.start and zk.wait_quorum do */
+	const char *const verbs[] = {"zk.stop", "zk.start", "zk.wait_quorum"};
+	int rc = CUT_OK;
+	for (int i = 0; i < 3 && rc == CUT_OK; i++)
+		rc = action_find(verbs[i])->run(o, err);
 	act_close_other(o, rc);
 	return rc;
 }
@@ -555,54 +557,3 @@ int zk_copy_begin(struct act_run *r, struct cut_err *err)
 	return rc == CUT_OK ? stage(r, clean, err) : rc;
 }
 
-/*
- * For zk.fence: the transactions the target (a source leader) holds after
- * zxid `after`, split into those that change the tree and those that only
- * open or close sessions (a ZooKeeper client such as zk.compare makes those),
- * and the paths the former changed.
- */
-int zk_fence_scan(struct act_run *r, uint64_t after, struct fence_late *late, struct cut_err *err)
-{
-	const struct subst_scope *sc = act_scope(r);
-	struct arena *a = act_arena(r);
-	memset(late, 0, sizeof *late);
-	const char *dd, *ld;
-	int rc = zk_dirs(a, sc, &dd, &ld, err);
-	if (rc != CUT_OK)
-		return rc;
-	ld = arena_printf(a, "%s/version-2", ld);
-	struct rfile *v = NULL;
-	size_t n = 0;
-	rc = list_remote(r, NULL, ld, &v, &n, err);
-	char dir[128];
-	const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/var/tmp";
-	snprintf(dir, sizeof dir, "%s/cutover-fence-XXXXXX", tmp);
-	if (rc == CUT_OK && mkdtemp(dir) == NULL)
-		rc = cut_fail(err, CUT_EIO, "cannot make a scratch dir in %s: %s", tmp, strerror(errno));
-	size_t first = n;
-	for (size_t i = 0; i < n; i++) /* the log holding `after`, and every later one */
-		if (!v[i].snap && (first == n || v[i].zxid <= after))
-			first = i;
-	for (size_t i = first; rc == CUT_OK && i < n; i++) {
-		if (v[i].snap)
-			continue;
-		const char *local = arena_printf(a, "%s/%s", dir, v[i].name);
-		char sha[HASH_HEX_LEN + 1];
-		struct zk_log l;
-		rc = fetch(r, arena_printf(a, "%s/%s", ld, v[i].name), local, v[i].size, sha, NULL, NULL, err);
-		if (rc == CUT_OK && (rc = zk_log_read_after(local, after, &l, err)) == CUT_OK) {
-			late->tree += l.after_tree_txns;
-			late->sessions += l.after_txns - l.after_tree_txns;
-			late->more_paths += l.after_paths_more;
-			size_t have = strlen(late->paths);
-			if (l.after_paths[0] && have + strlen(l.after_paths) + 3 < sizeof late->paths)
-				snprintf(late->paths + have, sizeof late->paths - have, "%s%s", have ? ", " : "", l.after_paths);
-			else if (l.after_paths[0])
-				late->more_paths++;
-		}
-		unlink(local);
-	}
-	rmdir(dir);
-	free(v);
-	return rc;
-}

@@ -62,6 +62,17 @@ struct staged {
 	char source[64];
 };
 
+struct act_run;
+/* zk_copy.c, also for zk_fence.c: the snapshot.* and log.* files a source lists (snapdir may be
+ * NULL), sorted by zxid; one file fetched into local (or read in place), hashed, published to st. */
+int zk_copy_list(struct act_run *src, const char *snapdir, const char *logdir, struct rfile **v, size_t *n,
+		 struct cut_err *err);
+int zk_copy_fetch(struct act_run *src, const char *remote, const char *local, uint64_t size, char sha[HASH_HEX_LEN + 1],
+		  struct staged *st, struct sfile *sf, struct cut_err *err);
+
+/* zk_copy.c: zk.copy's begin hook, the source side (the action's ops are in zk_push.c). */
+int zk_copy_begin(struct act_run *r, struct cut_err *err);
+
 /* Wait until file k is published (NULL: the set ended before it). */
 struct sfile *staged_wait_file(struct staged *st, size_t k);
 /* Wait until the source side is done; its rc, with its reason in err. */

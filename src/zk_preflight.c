@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "act_int.h"
+#include "zk_int.h"
 #include "cutover/probe.h"
 
 struct zcfg {
@@ -99,7 +100,7 @@ static unsigned long long free_bytes(struct act_run *r, const char *dir, struct 
 	return kb * 1024;
 }
 
-int zk_preflight_run(struct act_run *r, struct cut_err *err)
+static int zk_preflight_run(struct act_run *r, struct cut_err *err)
 {
 	const struct subst_scope *sc = act_scope(r);
 	struct arena *a = act_arena(r);
@@ -150,3 +151,18 @@ int zk_preflight_run(struct act_run *r, struct cut_err *err)
 	act_say(r, "%s: ready", sc->zk->name);
 	return CUT_OK;
 }
+
+/* ---- what the plan says it does ---------------------------------------------------------- */
+
+static void d_zk_preflight(struct plan_lines *out, const struct rb_step *s, const struct subst_scope *sc)
+{
+	(void)s;
+	plan_add(out, "read %s/conf/zoo.cfg: version, jute.maxbuffer, snapshot.compression.method, snapshot.trust.empty",
+		 ACT_PATH(sc->zk->home));
+	plan_add(out, "check dataDir %s and dataLogDir %s as zoo.cfg says, and free space for the copy",
+		 ACT_PATH(sc->zk->data_dir), ACT_PATH(sc->zk->data_log_dir));
+}
+
+const struct action_ops act_zk_preflight = {.name = "zk.preflight", .kinds = TGT_ZK, .params = ACT_PARAMS("against"),
+	.required = ACT_NONE, .summary = "check versions, limits, layout and space before anything stops",
+	.describe = d_zk_preflight, .run = zk_preflight_run};

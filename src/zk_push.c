@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "act_int.h"
+#include "zk_int.h"
 #include "cutover/xport.h"
 #include "zk_copy_int.h"
 
@@ -272,7 +273,7 @@ static void clean_tmp(struct act_run *r, const char *dd, const char *ld)
 }
 
 /* One destination, on its own thread; the others and the source side run beside it. */
-int zk_copy_run(struct act_run *r, struct cut_err *err)
+static int zk_copy_run(struct act_run *r, struct cut_err *err)
 {
 	struct staged *st = act_step_get(r);
 	if (st == NULL)
@@ -310,3 +311,31 @@ int zk_copy_run(struct act_run *r, struct cut_err *err)
 		clean_tmp(r, d.dd, d.ld);
 	return rc;
 }
+
+/* ---- what the plan says it does ---------------------------------------------------------- */
+
+static void h_zk_copy(struct plan_lines *out, const struct rb_step *s, const struct inventory *inv)
+{
+	(void)inv;
+	if (strcmp(act_param_text(s, "clean_snapshot", "false"), "true") == 0)
+		plan_add(out, "source: %s; first restarts that leader (refused while ClickHouse answers) so the newly "
+			      "elected one writes a snapshot at the last zxid; copies that snapshot alone, refused if any "
+			      "transaction follows it", act_param_text(s, "from", "?"));
+	else
+		plan_add(out, "source: %s; files: the newest valid snapshot and every log ZooKeeper replays after it "
+			      "(refused on a zxid gap)", act_param_text(s, "from", "?"));
+	plan_add(out, "read once, written to every destination in parallel; free space checked first");
+}
+
+static void d_zk_copy(struct plan_lines *out, const struct rb_step *s, const struct subst_scope *sc)
+{
+	(void)s;
+	plan_add(out, "write snapshot.<zxid> into %s/version-2 and log.<zxid>... into %s/version-2 "
+		      "(temporary name, fsync, rename)", ACT_PATH(sc->zk->data_dir), ACT_PATH(sc->zk->data_log_dir));
+	plan_add(out, "verify size and SHA-256 of each file on %s against the source", sc->zk->name);
+}
+
+const struct action_ops act_zk_copy = {.name = "zk.copy", .kinds = TGT_ZK,
+	.params = ACT_PARAMS("from", "clean_snapshot", "target_version"), .required = ACT_PARAMS("from"), .destructive = true,
+	.summary = "copy snapshot and logs to every destination", .describe = d_zk_copy, .header = h_zk_copy,
+	.run = zk_copy_run, .parallel = true, .begin = zk_copy_begin};

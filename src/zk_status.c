@@ -43,13 +43,23 @@ static enum zk_role role_of(const char *s)
 	     : strcmp(s, "observer") == 0 ? ZR_OBSERVER : strcmp(s, "standalone") == 0 ? ZR_STANDALONE : ZR_UNKNOWN;
 }
 
+json_t *zk_admin_json(const struct inv_zk_node *z, const char *cmd, int timeout_ms, char *err, size_t errlen)
+{
+	char ignored[8];
+	if (err == NULL)
+		err = ignored, errlen = sizeof ignored;
+	char *body = zk_http_get(z->host, z->admin_port ? z->admin_port : 8080, cmd, timeout_ms, err, errlen);
+	json_t *j = body ? json_loads(body, 0, NULL) : NULL;
+	if (body && j == NULL)
+		snprintf(err, errlen, "the AdminServer's answer to %s is not JSON", cmd);
+	free(body);
+	return j;
+}
+
 /* The AdminServer: srvr for role and zxid, mntr for what srvr lacks. */
 static bool from_admin(const struct inv_zk_node *z, int tmo, struct zk_status *st, char *why, size_t wl)
 {
-	int port = z->admin_port ? z->admin_port : 8080;
-	char *srvr = zk_http_get(z->host, port, "/commands/srvr", tmo, why, wl);
-	json_t *j = srvr ? json_loads(srvr, 0, NULL) : NULL;
-	free(srvr);
+	json_t *j = zk_admin_json(z, "/commands/srvr", tmo, why, wl);
 	if (j == NULL)
 		return false;
 	json_t *ss = json_object_get(j, "server_stats");
@@ -70,9 +80,7 @@ static bool from_admin(const struct inv_zk_node *z, int tmo, struct zk_status *s
 	v = v ? v : "";
 	snprintf(st->s.version, sizeof st->s.version, "%.*s", (int)strcspn(v, ",-"), v);
 	json_decref(j);
-	char *mntr = zk_http_get(z->host, port, "/commands/mntr", tmo, why, wl);
-	json_t *m = mntr ? json_loads(mntr, 0, NULL) : NULL;
-	free(mntr);
+	json_t *m = zk_admin_json(z, "/commands/mntr", tmo, why, wl);
 	if (m) {
 		st->synced_followers = jlong(m, "synced_followers");
 		json_decref(m);

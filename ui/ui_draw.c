@@ -12,7 +12,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "cutover/action.h"
 #include "cutover/xport.h"
 #include "ui_int.h"
 
@@ -377,11 +376,9 @@ static void dialog(struct ui *u, int H, int W)
 	}
 	putf(r++, x + 2, w - 4, A_BOLD, "confirm %s  %s%s", s->id, s->title ? s->title : "",
 	     u->two ? "   (two operators)" : "");
-	const struct action_ops *ops = action_find(s->action);
-	if (ops && ops->destructive && u->pres.n < 2)
-		putf(r++, x + 2, w - 4, col(u, C_YELLOW) | A_BOLD, "warning: this step changes data and %s",
-		     u->pres.n < 0 ? "this console is not in tmux: no one can see who else is watching"
-				   : "fewer than two engineers are attached");
+	char warn[256];
+	if (!u->preparing && policy_alone_warning(&u->need_info, u->pres.n, warn, sizeof warn))
+		put(r++, x + 2, w - 4, warn, col(u, C_YELLOW) | A_BOLD);
 	r = text_block(r, x + 2, w - 4, maxy, s->description, 0);
 	r = text_block(r, x + 2, w - 4, maxy, u->plan_text ? u->plan_text[u->act_step] : NULL, A_DIM);
 	r = text_block(r, x + 2, w - 4, maxy, u->preparing ? "probing the site and judging the gates..." : u->prepared,

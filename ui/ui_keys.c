@@ -12,7 +12,6 @@
 #include <string.h>
 #include <wchar.h>
 
-#include "cutover/action.h"
 #include "ui_int.h"
 
 #define KEY_ESC 27

@@ -1,8 +1,9 @@
 /*
- * action: the built-in step verbs. Each verb is one const table entry: which
- * targets it accepts, which params it knows and needs, and how it describes,
- * per target, exactly what it will do (for `cutover plan` and the confirmation
- * dialog). Execution hooks join the same table as the execution core lands.
+ * action: the built-in step verbs. Each verb is one const struct action_ops,
+ * defined in the verb's own file: which targets it accepts, which params it
+ * knows and needs, how it describes per target exactly what it will do (for
+ * `cutover plan` and the confirmation dialog), what it previews, and the hooks
+ * that do the work. src/actions.def lists them.
  */
 #ifndef CUTOVER_ACTION_H
 #define CUTOVER_ACTION_H
@@ -106,6 +107,7 @@ int act_sleep(struct act_run *r, int ms, struct cut_err *err);
 
 const struct action_ops *action_find(const char *name);
 /* The whole table, for help texts and "known actions" messages. */
-const struct action_ops *action_table(size_t *n);
+/* The i-th built-in verb, NULL past the last. */
+const struct action_ops *action_at(size_t i);
 
 #endif

@@ -56,6 +56,9 @@ void zk_probe_full(const struct inv_zk_node *z, int timeout_ms, struct zk_status
 void zk_parse_prometheus(const char *page, struct zk_status *out);
 /* GET http://host:port/path into a malloc'd NUL-terminated body; NULL on any failure (why in err). */
 char *zk_http_get(const char *host, int port, const char *path, int timeout_ms, char *err, size_t errlen);
+/* The one AdminServer client: a command's JSON document from a node ("/commands/dump"),
+ * or NULL (why in err, which may be NULL). Port: the node's admin_port, else 8080. */
+struct json_t *zk_admin_json(const struct inv_zk_node *z, const char *cmd, int timeout_ms, char *err, size_t errlen);
 
 enum live_up { LIVE_NOANSWER, LIVE_DOWN, LIVE_UP, LIVE_UNKNOWN };
 

@@ -10,20 +10,11 @@ lab_fresh
 
 W=$(mktemp -d /tmp/cutover-engine-XXXXXX)
 export CORE_DIR=$W
-CUT="$root/cutover"; INV="$here/inventory.yaml"
 cp "$here/core.yaml" "$W/core.yaml"; RB="$W/core.yaml"
 trap 'rm -rf "$W"' EXIT
 
-run() { # audit answers...: a new run in plain mode as alice, answers on stdin
-  local audit=$1; shift
-  printf '%s\n' "$@" | "$CUT" run "$RB" -i "$INV" --audit "$audit" --plain --operator alice >"$W/out" 2>&1
-}
-resume() { # audit answers...: resume as bob; a crashed console's lock is taken over
-  local audit=$1; shift
-  printf '%s\n' "$@" | "$CUT" resume --audit "$audit" --plain --operator bob --take-over >"$W/out" 2>&1
-}
+run() { plain "$1" "$RB" "$INV" "${@:2}"; } # audit answers...: core.yaml as alice
 count() { grep -cx "$1" "$W/ran" 2>/dev/null || true; }
-q() { sqlite3 "$1" "$2"; }
 
 # ---- A: a whole run with every kind of answer --------------------------------------
 A=$W/a.db
@@ -82,16 +73,16 @@ for point in before-intent after-intent mid-output after-outcome; do
   check_eq "[$point] step two's command ran $want time(s) before the crash" "$want" "$ran_before"
   [ "$point" = mid-output ] && check "[$point] output before the crash was kept" \
     test "$(q "$B" "select count(*) from events where kind='output' and step='two'")" -ge 1
-  resume "$B" </dev/null
+  plain_resume "$B" </dev/null
   check "[$point] resume shows step two as interrupted" grep -q "step two was running when cutover stopped" "$W/out"
   check_eq "[$point] resume without an answer runs nothing" "$ran_before" "$(count two)"
   if [ "$point" = after-outcome ]; then
-    resume "$B" done "checked: it completed" no
+    plain_resume "$B" done "checked: it completed" no
     check_eq "[$point] 'done' does not run it again" 1 "$(count two)"
     check_eq "[$point] the reason is recorded" "checked: it completed" \
       "$(q "$B" "select json_extract(payload,'\$.reason') from events where kind='decision'")"
   else
-    resume "$B" rerun two no
+    plain_resume "$B" rerun two no
     check_eq "[$point] 'rerun' runs it exactly once more" $((ran_before + 1)) "$(count two)"
   fi
   check_eq "[$point] one interrupted event, however many resumes" 1 \
@@ -157,14 +148,14 @@ check "verify names the run and what was edited" \
 cp "$W/b-after-outcome.db" "$W/f.db"
 sqlite3 "$W/f.db" "DROP TRIGGER events_no_update; UPDATE events SET operator = 'eve' WHERE seq = 3"
 sqlite3 "$W/f.db" "UPDATE runs SET outcome = NULL"
-resume "$W/f.db" </dev/null
+plain_resume "$W/f.db" </dev/null
 check "resume refuses a damaged audit" grep -q "is damaged at event 3" "$W/out"
 
 # ---- E: a changed runbook is not resumed silently ---------------------------------------------
 E=$W/g.db
 CUTOVER_TEST_CRASH=after-intent:one run "$E" yes
 echo "# edited" >>"$RB"
-resume "$E" </dev/null
+plain_resume "$E" </dev/null
 check "resume refuses a runbook changed since the run started" grep -q "changed since run 1 started" "$W/out"
 "$CUT" resume --audit "$E" --plain --operator bob --allow-changed </dev/null >"$W/out" 2>&1
 check "--allow-changed resumes it" grep -q "step one was running when cutover stopped" "$W/out"
@@ -241,7 +232,7 @@ steps:
   - {id: wipe, title: wipe a running node (the action refuses it anyway), action: zk.wipe, targets: [new.node(1)], confirm: two}
 YAML
 printf '%s\n' wipe bob abort | "$CUT" run "$W/alone.yaml" -i "$INV" --audit "$W/alone1.db" --plain --operator alice >"$W/out" 2>&1
-check "one engineer: plain mode warns before the confirmation" grep -q "warning: 1 engineer is attached; a second should watch this step" "$W/out"
+check "one engineer: plain mode warns before the confirmation" grep -q "warning: this step changes data and 1 engineer is attached; a second should watch it" "$W/out"
 check_eq "and the confirmation records it" true \
   "$(q "$W/alone1.db" "select json_extract(payload,'\$.alone') = 1 from events where kind='confirm'" | sed 's/^1$/true/')"
 printf '%s\n' wipe bob | CUTOVER_REFUSE_ALONE=1 "$CUT" run "$W/alone.yaml" -i "$INV" --audit "$W/alone2.db" --plain --operator alice >"$W/out" 2>&1

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "act_int.h"
+#include "ck_int.h"
 
 static const char metrika[] =
 	"<?xml version=\"1.0\"?>\n"

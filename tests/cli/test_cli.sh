@@ -3,8 +3,7 @@
 # against the lab and the seed's site, and the lab plan against its golden file.
 set -u
 cd "$(dirname "$0")/../.."
-. tests/lab/testlib.sh
-_name=test_cli
+. tests/checklib.sh
 unset LAB_DIR
 c=./cutover
 

@@ -7,7 +7,6 @@
 set -u
 . "$(dirname "$0")/testlib.sh"
 . "$here/drive.sh"
-CUT="$root/cutover"; INV="$here/inventory.yaml"
 W=$(mktemp -d /tmp/cutover-ck-XXXXXX); trap 'rm -rf "$W"' EXIT
 lab_fresh # ClickHouse on the old ensemble, as lab up makes it
 for t in "${TASKS[@]}"; do "$LAB_DIR/bin/writer.sh" stop "$t" >/dev/null; done
@@ -33,7 +32,7 @@ answer() { # start-new fails (read-only replicas): skip it; verify-new fails: sk
 }
 drive "$W/out" "$CUT" run "$here/ck-switch.yaml" -i "$INV" --audit "$W/a.db" --plain --operator alice
 check_eq "the run ends succeeded (with two skips)" 0 "$?"
-q() { sqlite3 "$W/a.db" "$1"; }
+DB=$W/a.db
 check "ck.stop waited until no ZooKeeper session of a stopped server lingered on old" \
   test "$(q "select count(*) from events where kind='output' and step='stop' and payload like '%no ZooKeeper session without a client remains on old%'")" -eq 2
 check "ck.stop recorded the parts already detached, for ck.verify to compare with" \

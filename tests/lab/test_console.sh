@@ -9,7 +9,6 @@
 set -u
 export LC_ALL=C.UTF-8 # display widths (wc -L) and the glyphs in patterns
 . "$(dirname "$0")/testlib.sh"
-CUT="$root/cutover"; INV="$here/inventory.yaml"
 W=$(mktemp -d /tmp/cutover-console-XXXXXX)
 S=cutover-console-test
 trap 'tmux kill-session -t $S 2>/dev/null; [ -n "${KEEP:-}" ] || rm -rf "$W"' EXIT
@@ -25,7 +24,7 @@ wait_screen() { # pattern [seconds]
   for _ in $(seq $((${2:-30} * 5))); do screen | grep -q -- "$1" && return 0; sleep 0.2; done
   echo "  (the screen never showed '$1'; it shows:)"; screen | sed 's/^/  | /' | head -40; return 1
 }
-q() { sqlite3 "$A" "$1"; }
+DB=$A
 wait_sql() { # query expected [seconds]
   for _ in $(seq $((${3:-60} * 5))); do [ "$(q "$1")" = "$2" ] && return 0; sleep 0.2; done; return 1
 }

@@ -9,7 +9,6 @@
 set -u
 export LC_ALL=C.UTF-8
 . "$(dirname "$0")/testlib.sh"
-CUT="$root/cutover"; INV="$here/inventory.yaml"
 [ "$(id -u)" = 0 ] || { not_ok "this scenario runs as root (it creates two local users)"; finish; exit 1; }
 for u in cutover-yw cutover-zml; do id "$u" >/dev/null 2>&1 || useradd -M -s /bin/sh "$u" || not_ok "user $u was created"; done
 W=$(mktemp -d /tmp/cutover-users-XXXXXX); chmod 755 "$W"
@@ -39,10 +38,10 @@ wait_screen() { # pattern [seconds]
   for _ in $(seq $((${2:-30} * 5))); do screen | grep -q -- "$1" && return 0; sleep 0.2; done
   echo "  (the screen never showed '$1'; it shows:)"; screen | sed 's/^/  | /' | head -30; return 1
 }
-q() { sqlite3 "$A" "$1" 2>/dev/null; } # the console may not have made the file yet
 wait_sql() { # query expected [seconds]
-  for _ in $(seq $((${3:-30} * 5))); do [ "$(q "$1")" = "$2" ] && return 0; sleep 0.2; done
-  echo "  ($1 gave '$(q "$1")', not '$2')"; return 1
+  # the console may not have made the file yet: say nothing until it has
+  for _ in $(seq $((${3:-30} * 5))); do [ "$(q "$A" "$1" 2>/dev/null)" = "$2" ] && return 0; sleep 0.2; done
+  echo "  ($1 gave '$(q "$A" "$1")', not '$2')"; return 1
 }
 # console INVENTORY: a tmux server on a socket of its own runs the console; other users may attach
 console() {
@@ -53,13 +52,20 @@ console() {
   chmod 777 "$SOCK"
   for u in cutover-yw cutover-zml; do tmux -S "$SOCK" server-access -a "$u" 2>/dev/null; done
 }
-# attach NAME USER: a client of its own, typed into through the FIFO $W/NAME.in
+# attach NAME USER: a client of its own, typed into through the FIFO $W/NAME.in; its tty in TTY[NAME]
+declare -A TTY
 attach() {
-  local f=$W/$1.in
+  local f=$W/$1.in before
+  before=$(clients | awk '{print $3}' | sort)
   rm -f "$f"; mkfifo -m 666 "$f"
   sleep 900 >"$f" 2>/dev/null & holders+=($!) # keeps the client's input open between keystrokes
   TERM=xterm runuser -u "$2" -- script -qfec "stty cols 200 rows 40; tmux -S $SOCK attach -t $S" /dev/null <"$f" >/dev/null 2>&1 &
   holders+=($!)
+  for _ in $(seq 100); do
+    TTY[$1]=$(comm -13 <(printf '%s\n' "$before") <(clients | awk '{print $3}' | sort) | head -1)
+    [ -n "${TTY[$1]}" ] && return 0; sleep 0.1
+  done
+  not_ok "client $1 attached as $2"
 }
 clients() { tmux -S "$SOCK" list-clients -F '#{client_activity} #{client_user} #{client_tty}' 2>/dev/null; }
 # tmux counts activity in whole seconds: before one client types, wait until
@@ -72,13 +78,11 @@ own_second() {
 # NAME TEXT: TEXT and Enter typed at NAME's client (bounded: a client gone must not hang the test)
 type_as() { own_second; timeout 5 bash -c 'printf "%s\r" "$1" >"$2"' _ "$2" "$W/$1.in" || echo "  (client $1 is gone)"; }
 enter_as() { type_as "$1" ""; }
-tty_of() { clients | awk -v u="$1" '$2 == u {print $3}' | head -1; }
 
 # ---- two logins, Chinese names ---------------------------------------------------------------
 A=$W/logins.db
 console "$W/inv-logins.yaml"
 attach yw cutover-yw; attach zml cutover-zml; attach yw2 cutover-yw
-for _ in $(seq 100); do [ "$(clients | wc -l)" -ge 3 ] && break; sleep 0.1; done
 check_eq "three clients are attached, as two users" "cutover-yw cutover-yw cutover-zml" "$(clients | awk '{print $2}' | sort | tr '\n' ' ' | sed 's/ $//')"
 check "the console names both engineers as attached" wait_screen "attached: .*cutover-yw.*cutover-zml\|attached: .*cutover-zml.*cutover-yw"
 enter_as yw
@@ -102,15 +106,14 @@ type_as zml 周梦林
 check "周梦林 confirming at their own client runs it" wait_sql \
   "select count(*) from events where kind='step_end' and step='both' and json_extract(payload,'\$.ok')" 1 60
 check_eq "the confirmation names 姚伟 and 周梦林" '["姚伟","周梦林"]' \
-  "$(q "select json_extract(payload,'\$.operators') from events where kind='confirm' and step='both'")"
-check_eq "and the client each typed at" "$(tty_of cutover-yw) $(tty_of cutover-zml)" \
-  "$(q "select json_extract(payload,'\$.first_from') || ' ' || json_extract(payload,'\$.second_from') from events where kind='confirm' and step='both'")"
+  "$(q "$A" "select json_extract(payload,'\$.operators') from events where kind='confirm' and step='both'")"
+check_eq "and the client each typed at" "${TTY[yw]} ${TTY[zml]}" \
+  "$(q "$A" "select json_extract(payload,'\$.first_from') || ' ' || json_extract(payload,'\$.second_from') from events where kind='confirm' and step='both'")"
 
 # ---- one shared login: the two-client rule still holds -----------------------------------------
 A=$W/shared.db; rm -f "$W/ran"
 console "$W/inv-shared.yaml"
 attach one cutover-yw; attach two cutover-yw
-for _ in $(seq 100); do [ "$(clients | wc -l)" -ge 2 ] && break; sleep 0.1; done
 check_eq "two clients under one login" "cutover-yw cutover-yw" "$(clients | awk '{print $2}' | tr '\n' ' ' | sed 's/ $//')"
 wait_screen "confirm both\|both" 30 >/dev/null
 enter_as one; wait_screen "to confirm: type both" 15 >/dev/null

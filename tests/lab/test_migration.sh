@@ -8,7 +8,6 @@
 set -u
 . "$(dirname "$0")/testlib.sh"
 . "$here/drive.sh"
-CUT="$root/cutover"; INV="$here/inventory.yaml"
 W=$(mktemp -d /tmp/cutover-migration-XXXXXX); trap 'rm -rf "$W"' EXIT
 lab_fresh
 writers_write
@@ -17,7 +16,7 @@ drive "$W/out" "$CUT" run "$root/runbooks/zk-migration.yaml" -i "$INV" --audit "
 rc=$?
 check_eq "the migration ends succeeded" 0 "$rc"
 [ "$rc" = 0 ] || grep -E "FAILED|failed" "$W/out" | head -10
-q() { sqlite3 "$A" "$1"; }
+DB=$A
 check_eq "all 19 steps succeeded" 19 "$(q "select count(distinct step) from events where kind='step_end' and json_extract(payload,'\$.ok')")"
 check "ck.verify passed every check" test "$(grep -c 'check .* FAIL' "$W/out")" -eq 0 -a "$(grep -c 'check .* pass' "$W/out")" -ge 10
 check "the fence held twice" test "$(grep -c 'fence holds' "$W/out")" -ge 2

@@ -7,7 +7,7 @@
 # every row a writer was told was written is in both replicas.
 set -u
 . "$(dirname "$0")/testlib.sh"
-CUT="$root/cutover"; INV="$here/inventory.yaml"; RB="$here/shell-cutover.yaml"
+RB="$here/shell-cutover.yaml"
 W=$(mktemp -d /tmp/cutover-shell-XXXXXX); trap 'rm -rf "$W"' EXIT
 
 stop_writers() { for t in "${TASKS[@]}"; do "$LAB_DIR/bin/writer.sh" stop "$t" >/dev/null; done; }

@@ -5,7 +5,6 @@
 set -u
 . "$(dirname "$0")/testlib.sh"
 lab_fresh
-CUT="$root/cutover"; INV="$here/inventory.yaml"
 json=$("$CUT" status -i "$INV" --format json)
 check_eq "six nodes are reported" 6 "$(jq length <<<"$json")"
 for a in "${OLD[@]}" "${NEW[@]}"; do

@@ -7,11 +7,8 @@
 set -u
 . "$(dirname "$0")/testlib.sh"
 lab_fresh
-CUT="$root/cutover"; INV="$here/inventory.yaml"
 W=$(mktemp -d /tmp/cutover-zkact-XXXXXX); trap 'rm -rf "$W"' EXIT
-role() { srvr "$1" | sed -n 's/^Mode: //p'; }
-leader_of() { for n in 1 2 3; do [ "$(role "$2.$n")" = leader ] && echo "$1$n"; done; }
-q() { sqlite3 "$W/a.db" "$1"; }
+DB=$W/a.db
 
 before=$(leader_of new 127.0.2)
 files_before=$(ls "$LAB_DIR/zk/new1/data/version-2" | wc -l)

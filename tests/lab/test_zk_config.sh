@@ -7,7 +7,6 @@
 set -u
 . "$(dirname "$0")/testlib.sh"
 lab_fresh
-CUT="$root/cutover"
 W=$(mktemp -d /tmp/cutover-zkconfig-XXXXXX); trap 'rm -rf "$W"' EXIT
 inventory() { # metrics port
   cat >"$W/inv.yaml" <<YAML
@@ -44,7 +43,7 @@ steps:
       log_dir: ${home}/logs
     simple: true
 YAML
-run() { printf 'yes\n' | "$CUT" run "$W/rb.yaml" -i "$W/inv.yaml" --audit "$W/$1.db" --plain --operator alice >"$W/out" 2>&1; }
+run() { plain "$W/$1.db" "$W/rb.yaml" "$W/inv.yaml" yes; }
 
 inventory 7000
 run first

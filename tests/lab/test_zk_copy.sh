@@ -6,11 +6,9 @@
 # insert that lands on the old ensemble after the copy trips the fence.
 set -u
 . "$(dirname "$0")/testlib.sh"
-CUT="$root/cutover"; INV="$here/inventory.yaml"; RB="$here/zk-copy.yaml"
+RB="$here/zk-copy.yaml"
 W=$(mktemp -d /tmp/cutover-zkcopy-XXXXXX); trap 'exec 7>&- 2>/dev/null; rm -rf "$W"' EXIT
 lab_fresh
-role() { srvr "$1" | sed -n 's/^Mode: //p'; }
-leader_of() { for n in 1 2 3; do [ "$(role "$2.$n")" = leader ] && echo "$1$n"; done; }
 start_run() { # audit
   rm -f "$W/in"; mkfifo "$W/in"
   "$CUT" run "$RB" -i "$INV" --audit "$1" --plain --operator alice <"$W/in" >"$W/out" 2>&1 &
@@ -54,7 +52,7 @@ wait_for "confirm compare" && say yes
 end_run
 check_eq "the run ends succeeded" 0 "$?"
 rm -f "$src_snaps/$planted"
-q() { sqlite3 "$A" "$1"; }
+DB=$A
 check "the corrupt newest snapshot was passed over" test "$(q "select count(*) from events where kind='output' and step='copy' and payload like '%$planted passed over: %checksum%'")" -ge 1
 check "new1 was sent it while it was read" test "$(q "select count(*) from events where kind='output' and step='copy' and target='new1' and payload like '%$planted: writing %'")" -ge 1
 check_eq "no new node holds it, or any temporary file" "" "$(ls -A "$LAB_DIR"/zk/new*/data/version-2 "$LAB_DIR"/zk/new*/log/version-2 | grep -E "$planted|^\.cutover-")"

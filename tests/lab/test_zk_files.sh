@@ -8,7 +8,6 @@
 set -u
 . "$(dirname "$0")/testlib.sh"
 lab_fresh
-CUT="$root/cutover"
 W=$(mktemp -d /tmp/cutover-zkfiles-XXXXXX); trap 'rm -rf "$W"' EXIT
 CP=/usr/share/java/zookeeper.jar:/usr/share/java/slf4j-api.jar:/usr/share/java/slf4j-simple.jar:/usr/share/java/commons-cli.jar
 leader_now() { for n in 1 2 3; do [ "$(srvr 127.0.1.$n | sed -n 's/^Mode: //p')" = leader ] && echo "old$n"; done; }

@@ -1,30 +1,18 @@
-# Sourced by tests/lab/test_*.sh: assertions that count, and the lab's own
-# addresses. Each test prints "<name>: N passed, N failed" at the end.
+# Sourced by tests/lab/test_*.sh: tests/checklib.sh, and the lab's own
+# addresses and probes.
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-root=$(cd "$here/../.." && pwd)
+. "$here/../checklib.sh"
 export LAB_DIR=${TEST_LAB_DIR:-/tmp/cutover-test-lab}
 LAB="$here/lab.sh"
+INV="$here/inventory.yaml"
 OLD=(127.0.1.1 127.0.1.2 127.0.1.3)
 NEW=(127.0.2.1 127.0.2.2 127.0.2.3)
 CK=(127.0.3.1 127.0.3.2)
 TASKS=(2948 10295 2959 10379 10626)
-_pass=0 _fail=0 _name=$(basename "$0" .sh)
 
-ok() { _pass=$((_pass + 1)); printf '  ok   %s\n' "$*"; }
-not_ok() { _fail=$((_fail + 1)); printf '  FAIL %s\n' "$*"; }
-check() { # description command...
-  local d=$1; shift
-  if "$@"; then ok "$d"; else not_ok "$d"; fi
-}
-check_eq() { # description expected actual
-  if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1 (expected '$2', got '$3')"; fi
-}
-finish() {
-  echo "$_name: $_pass passed, $_fail failed"
-  # run alone (not by tests/run-lab.sh), the lab stays up for the next one
+finish_hook() { # run alone (not by tests/run-lab.sh), the lab stays up for the next one
   [ -n "${CUTOVER_LAB_SHARED:-}" ] || [ ! -d "${LAB_DIR:-/nonexistent}/ssh" ] ||
     echo "  (the lab in $LAB_DIR stays up for the next scenario; stop it with: make lab-down LAB_DIR=$LAB_DIR)"
-  [ "$_fail" -eq 0 ]
 }
 
 # The lab every scenario starts from: the old ensemble serving ClickHouse, the
@@ -42,6 +30,8 @@ lab_fresh() {
 writers_write() { "$LAB" wait-writers || not_ok "the writers write"; }
 
 srvr() { timeout 2 bash -c "exec 3<>/dev/tcp/$1/2181 && printf srvr >&3 && cat <&3" 2>/dev/null || true; }
+role() { srvr "$1" | sed -n 's/^Mode: //p'; } # ADDR: leader, follower, or nothing
+leader_of() { for n in 1 2 3; do [ "$(role "$2.$n")" = leader ] && echo "$1$n"; done; } # old 127.0.1 -> old2
 ck() { clickhouse-client --host "$1" --port 9000 --connect_timeout 3 --receive_timeout 60 --query "$2"; }
 lab_ssh() { # addr command...
   local a=$1; shift

@@ -190,6 +190,8 @@ static int confirm_and_run(struct plain *pl, size_t i)
 						.reason = reason, .present = present};
 		rc = engine_confirm(e, i, &c, &err);
 	}
+	if (rc == CUT_OK && op2) /* one terminal: the audit says so, and so does the screen */
+		printf("confirmed by %s and %s, both at this terminal (recorded so)\n", pl->me, op2);
 	free(typed);
 	free(op2);
 	free(reason);

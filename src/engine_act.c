@@ -265,6 +265,11 @@ const char *act_ck_on(const struct act_run *r)
 	return i < r->e->plan->n ? r->e->plan->steps[i].ck_on : NULL;
 }
 
+bool act_last_target(const struct act_run *r)
+{
+	return r->state && r->state->last;
+}
+
 bool act_in_rollback(const struct act_run *r)
 {
 	return r->e->rb->kind && strcmp(r->e->rb->kind, "rollback") == 0;

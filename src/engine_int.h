@@ -60,6 +60,7 @@ struct step_state {
 	void *p;
 	void (*free_fn)(void *);
 	bool settled;
+	bool last; /* the target now running is the step's last (one after another) */
 };
 
 struct act_run {

@@ -318,8 +318,10 @@ static int attempt(struct engine *e, const struct rb_step *s, struct cut_err *er
 	state_init(&st);
 	if (rc == CUT_OK && ops->parallel)
 		rc = all_at_once(e, s, ops, t, deadline, &st, err);
-	for (size_t i = 0; rc == CUT_OK && !ops->parallel && i < t->n; i++)
+	for (size_t i = 0; rc == CUT_OK && !ops->parallel && i < t->n; i++) {
+		st.last = i + 1 == t->n;
 		rc = on_target(e, s, ops, &t->v[i], deadline, &st, err);
+	}
 	state_done(&st);
 	free(t);
 	return rc;

@@ -76,6 +76,8 @@ int act_write_file(struct act_run *r, const char *path, const char *data, size_t
 int act_read_file(struct act_run *r, const char *path, size_t max, char **out, size_t *len, struct cut_err *err);
 /* A line of the action's own in the step's output. */
 void act_say(struct act_run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Is this the step's last target? (Targets run one after another; false for parallel ones.) */
+bool act_last_target(const struct act_run *r);
 /* The ensemble ClickHouse points at when this step starts, and whether the runbook is a rollback. */
 const char *act_ck_on(const struct act_run *r);
 bool act_in_rollback(const struct act_run *r);

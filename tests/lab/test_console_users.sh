@@ -28,6 +28,12 @@ steps:
   - {id: both, title: 两人确认 / needs two, action: shell, targets: [local], params: {command: "echo both >> $W/ran"}, confirm: two}
   - {id: again, title: 再来一次 / two again, action: shell, targets: [local], params: {command: "echo again >> $W/ran"}, confirm: two}
 YAML
+cat >"$W/alone.yaml" <<'YAML'
+runbook: alone
+kind: migration
+steps:
+  - {id: wipe, title: wipe a running node (the action refuses it anyway), action: zk.wipe, targets: [new.node(1)], confirm: two}
+YAML
 with_logins() { sed 's/^operators: \[alice, bob\]$/operators:\n  - {name: 姚伟, login: cutover-yw}\n  - {name: 周梦林, login: cutover-zml}/' "$INV"; }
 shared() { sed 's/^operators: \[alice, bob\]$/operators: [姚伟, 周梦林]/' "$INV"; }
 with_logins >"$W/inv-logins.yaml"; shared >"$W/inv-shared.yaml"
@@ -43,12 +49,12 @@ wait_sql() { # query expected [seconds]
   for _ in $(seq $((${3:-30} * 5))); do [ "$(q "$A" "$1" 2>/dev/null)" = "$2" ] && return 0; sleep 0.2; done
   echo "  ($1 gave '$(q "$A" "$1")', not '$2')"; return 1
 }
-# console INVENTORY: a tmux server on a socket of its own runs the console; other users may attach
+# console INVENTORY [RUNBOOK [ENV]]: a tmux server on a socket of its own runs the console; other users may attach
 console() {
   tmux -S "$SOCK" kill-server 2>/dev/null
   SOCK=$W/tmux-$(basename "$A" .db).sock # a fresh path: the old server may still hold its own
   tmux -S "$SOCK" new-session -d -s $S -x 200 -y 40 \
-    "LANG=C.UTF-8 LAB_DIR=$LAB_DIR $CUT run $W/two.yaml -i $1 --audit $A --operator 姚伟 --operator 周梦林; sleep 600"
+    "LANG=C.UTF-8 LAB_DIR=$LAB_DIR ${3:-} $CUT run ${2:-$W/two.yaml} -i $1 --audit $A --operator 姚伟 --operator 周梦林; sleep 600"
   chmod 777 "$SOCK"
   for u in cutover-yw cutover-zml; do tmux -S "$SOCK" server-access -a "$u" 2>/dev/null; done
 }
@@ -127,4 +133,20 @@ type_as two 周梦林
 check "the second client confirms it" wait_sql \
   "select count(*) from events where kind='step_end' and step='both' and json_extract(payload,'\$.ok')" 1 60
 check_eq "it ran once" 1 "$(grep -c both "$W/ran")"
+
+# ---- presence: one engineer attached -------------------------------------------------------------
+A=$W/alone-warn.db
+console "$W/inv-shared.yaml" "$W/alone.yaml"
+attach solo cutover-yw
+enter_as solo
+check "one client attached: the dialog warns before a step that changes data" \
+  wait_screen "warning: this step changes data and 1 engineer is attached"
+A=$W/alone-refuse.db
+console "$W/inv-shared.yaml" "$W/alone.yaml" CUTOVER_REFUSE_ALONE=1
+attach solo2 cutover-yw
+enter_as solo2; wait_screen "to confirm: type wipe" 15 >/dev/null
+type_as solo2 wipe
+check "with CUTOVER_REFUSE_ALONE=1 it is refused, before anyone is asked for more" wait_sql \
+  "select count(*) from events where kind='refused' and json_extract(payload,'\$.why') like 'refused: wipe changes data and 1 engineer is attached%'" 1
+check_eq "nothing was confirmed" 0 "$(q "$A" "select count(*) from events where kind='confirm'")"
 finish

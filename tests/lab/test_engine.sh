@@ -31,7 +31,8 @@ check "yes does not confirm a step not marked simple, and says what to type" \
 check_eq "its id does: step two ran once" 1 "$(count two)"
 check_eq "the refused second operators are in the audit" "alice mallory" \
   "$(q "$A" "select group_concat(json_extract(payload,'\$.second'), ' ') from events where kind='refused' and step='three'")"
-check_eq "plain mode records that the second confirmation came from the same terminal" "the same terminal" \
+check "plain mode says both confirmations came from its one terminal" grep -q "confirmed by alice and bob, both at this terminal" "$W/out"
+check_eq "and records it" "the same terminal" \
   "$(q "$A" "select json_extract(payload,'\$.second_from') from events where kind='confirm' and step='three'")"
 check_eq "step three ran on ck1 over ssh, once" 1 "$(count three-ck1)"
 check_eq "step three ran on ck2 over ssh, once" 1 "$(count three-ck2)"

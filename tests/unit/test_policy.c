@@ -62,6 +62,18 @@ static int check(const struct fixture *f, const struct policy_need *n, const str
 	return policy_check(n, f->inv, c, second, e);
 }
 
+/* What policy_describe prints for n, without gates (malloc'd). */
+static char *described(const struct policy_need *n)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&buf, &len);
+	assert_non_null(out);
+	policy_describe(n, NULL, 0, out);
+	fclose(out);
+	return buf;
+}
+
 /* Only the id confirms a step not marked simple; yes confirms a simple one. */
 static void test_policy_yes_confirms_only_simple_steps(void **state)
 {
@@ -101,11 +113,7 @@ static void test_policy_point_of_no_return(void **state)
 	policy_need_of(f->rb, 1, NULL, 0, false, 0, 0, &n);
 	assert_int_equal(n.pnr, POLICY_BEFORE_PNR);
 	assert_string_equal(n.why_two, "this step (confirm: two)");
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *out = open_memstream(&buf, &len);
-	policy_describe(&n, NULL, 0, out);
-	fclose(out);
+	char *buf = described(&n);
 	assert_non_null(strstr(buf, "to confirm: type b; then a second operator (this step (confirm: two))"));
 	assert_non_null(strstr(buf, "before the point of no return (c)"));
 	assert_non_null(strstr(buf, "rollback, if it comes to that: back.yaml"));
@@ -120,11 +128,7 @@ static void test_policy_rollback_budget(void **state)
 	policy_need_of(f->back, 0, NULL, 0, false, 1000000, 1000000 + 190000, &n);
 	assert_int_equal(n.budget_ms, 600000);
 	assert_int_equal(n.budget_left_ms, 410000);
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *out = open_memstream(&buf, &len);
-	policy_describe(&n, NULL, 0, out);
-	fclose(out);
+	char *buf = described(&n);
 	assert_non_null(strstr(buf, "rollback budget: left 6m50s (of 10m00s)"));
 	free(buf);
 	policy_need_of(f->back, 0, NULL, 0, false, 1000000, 1000000 + 700000, &n);

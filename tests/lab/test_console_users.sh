@@ -28,12 +28,6 @@ steps:
   - {id: both, title: 两人确认 / needs two, action: shell, targets: [local], params: {command: "echo both >> $W/ran"}, confirm: two}
   - {id: again, title: 再来一次 / two again, action: shell, targets: [local], params: {command: "echo again >> $W/ran"}, confirm: two}
 YAML
-cat >"$W/alone.yaml" <<'YAML'
-runbook: alone
-kind: migration
-steps:
-  - {id: wipe, title: wipe a running node (the action refuses it anyway), action: zk.wipe, targets: [new.node(1)], confirm: two}
-YAML
 with_logins() { sed 's/^operators: \[alice, bob\]$/operators:\n  - {name: 姚伟, login: cutover-yw}\n  - {name: 周梦林, login: cutover-zml}/' "$INV"; }
 shared() { sed 's/^operators: \[alice, bob\]$/operators: [姚伟, 周梦林]/' "$INV"; }
 with_logins >"$W/inv-logins.yaml"; shared >"$W/inv-shared.yaml"
@@ -136,13 +130,13 @@ check_eq "it ran once" 1 "$(grep -c both "$W/ran")"
 
 # ---- presence: one engineer attached -------------------------------------------------------------
 A=$W/alone-warn.db
-console "$W/inv-shared.yaml" "$W/alone.yaml"
+console "$W/inv-shared.yaml" "$here/alone.yaml"
 attach solo cutover-yw
 enter_as solo
 check "one client attached: the dialog warns before a step that changes data" \
   wait_screen "warning: this step changes data and 1 engineer is attached"
 A=$W/alone-refuse.db
-console "$W/inv-shared.yaml" "$W/alone.yaml" CUTOVER_REFUSE_ALONE=1
+console "$W/inv-shared.yaml" "$here/alone.yaml" CUTOVER_REFUSE_ALONE=1
 attach solo2 cutover-yw
 enter_as solo2; wait_screen "to confirm: type wipe" 15 >/dev/null
 type_as solo2 wipe

@@ -226,21 +226,15 @@ printf '%s\n' both bob | "$CUT" resume --audit "$W/two.db" --plain --operator al
 check_eq "resumed, bob confirms it and it runs once" 1 "$(count both)"
 
 # ---- I: presence: a step that changes data with one engineer warns, or is refused when asked -----
-cat >"$W/alone.yaml" <<'YAML'
-runbook: alone
-kind: migration
-steps:
-  - {id: wipe, title: wipe a running node (the action refuses it anyway), action: zk.wipe, targets: [new.node(1)], confirm: two}
-YAML
-printf '%s\n' wipe bob abort | "$CUT" run "$W/alone.yaml" -i "$INV" --audit "$W/alone1.db" --plain --operator alice >"$W/out" 2>&1
+printf '%s\n' wipe bob abort | "$CUT" run "$here/alone.yaml" -i "$INV" --audit "$W/alone1.db" --plain --operator alice >"$W/out" 2>&1
 check "one engineer: plain mode warns before the confirmation" grep -q "warning: this step changes data and 1 engineer is attached; a second should watch it" "$W/out"
 check_eq "and the confirmation records it" true \
   "$(q "$W/alone1.db" "select json_extract(payload,'\$.alone') = 1 from events where kind='confirm'" | sed 's/^1$/true/')"
-printf '%s\n' wipe bob | CUTOVER_REFUSE_ALONE=1 "$CUT" run "$W/alone.yaml" -i "$INV" --audit "$W/alone2.db" --plain --operator alice >"$W/out" 2>&1
+printf '%s\n' wipe bob | CUTOVER_REFUSE_ALONE=1 "$CUT" run "$here/alone.yaml" -i "$INV" --audit "$W/alone2.db" --plain --operator alice >"$W/out" 2>&1
 check "with CUTOVER_REFUSE_ALONE=1 it is refused" grep -q "refused: wipe changes data and 1 engineer is attached" "$W/out"
 check_eq "nothing was confirmed" 0 "$(q "$W/alone2.db" "select count(*) from events where kind='confirm'")"
 sed 's/^operators: \[alice, bob\]$/operators: [alice, bob]\nalone: refuse/' "$INV" >"$W/alone-inv.yaml"
-printf '%s\n' wipe bob | "$CUT" run "$W/alone.yaml" -i "$W/alone-inv.yaml" --audit "$W/alone3.db" --plain --operator alice >"$W/out" 2>&1
+printf '%s\n' wipe bob | "$CUT" run "$here/alone.yaml" -i "$W/alone-inv.yaml" --audit "$W/alone3.db" --plain --operator alice >"$W/out" 2>&1
 check "so with the inventory's alone: refuse" grep -q "refused: wipe changes data and 1 engineer is attached" "$W/out"
 check_eq "and the refusal is recorded" 1 "$(q "$W/alone3.db" "select count(*) from events where kind='refused' and json_extract(payload,'\$.why') like 'refused: wipe changes data%'")"
 

@@ -13,7 +13,9 @@ void presence_read(struct presence *p)
 	p->n = p->active = -1;
 	if (getenv("TMUX") == NULL)
 		return;
-	FILE *f = popen("tmux list-clients -F '#{client_activity} #{client_user} #{client_tty}' 2>/dev/null", "r");
+	/* Bounded: the console asks this when Enter is pressed, and a tmux server
+	 * that does not answer must not freeze the screen it draws. */
+	FILE *f = popen("timeout 2 tmux list-clients -F '#{client_activity} #{client_user} #{client_tty}' 2>/dev/null", "r");
 	if (f == NULL)
 		return;
 	char line[256];

@@ -2,7 +2,8 @@
  * presence: who is attached to this console's tmux session -- the engineers
  * present, counted by tmux client (one per engineer's terminal), each with
  * the Unix user it runs as and when it last typed. Outside tmux nothing can
- * be known (n = -1). A local call to the tmux server that shows us.
+ * be known (n = -1). A local call to the tmux server that shows us, given at
+ * most two seconds.
  */
 #ifndef CUTOVER_PRESENCE_H
 #define CUTOVER_PRESENCE_H

@@ -68,7 +68,7 @@ int policy_check(const struct policy_need *n, const struct inventory *inv, const
 	if (login && c->first.login && strcmp(login, c->first.login) != 0)
 		return cut_fail(err, CUT_EREFUSED, "%s confirms from their own login (%s); the client that typed runs as %s",
 				c->first.name, login, c->first.login);
-	if (n->destructive && c->present >= 0 && c->present < 2 && n->refuse_alone)
+	if (policy_alone_refused(n, c->present))
 		return cut_fail(err, CUT_EREFUSED, "refused: %s changes data and %d engineer%s attached; the second one "
 				"attaches to this tmux session first", n->id, c->present, c->present == 1 ? " is" : "s are");
 	if (n->reason && (c->reason == NULL || *c->reason == '\0'))
@@ -102,6 +102,11 @@ static void fmt_dur(char *buf, size_t n, int64_t ms)
 		snprintf(buf, n, "%lldm%02llds", (long long)(s / 60), (long long)(s % 60));
 	else
 		snprintf(buf, n, "%llds", (long long)s);
+}
+
+bool policy_alone_refused(const struct policy_need *n, int present)
+{
+	return n->destructive && n->refuse_alone && present >= 0 && present < 2;
 }
 
 const char *policy_alone_warning(const struct policy_need *n, int present, char *buf, size_t len)

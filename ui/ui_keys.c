@@ -168,7 +168,7 @@ static void submit_confirm(struct ui *u)
 	snprintf(u->op1, sizeof u->op1, "%s", ui_me(u));
 	u->input[0] = '\0';
 	/* a refusal for presence comes first, from the engine, before anyone is asked for more */
-	if (n->destructive && n->refuse_alone && u->pres.n >= 0 && u->pres.n < 2)
+	if (policy_alone_refused(n, u->pres.n))
 		return send_run(u, NULL);
 	if (u->two) {
 		u->mode = UI_SECOND;

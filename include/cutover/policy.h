@@ -83,6 +83,8 @@ int policy_check(const struct policy_need *n, const struct inventory *inv, const
  * where the step stands against the point of no return and the budget. */
 void policy_describe(const struct policy_need *n, const struct gate_result *g, size_t ng, FILE *out);
 
+/* Is the step refused for want of engineers (present: tmux clients, -1 not known)? */
+bool policy_alone_refused(const struct policy_need *n, int present);
 /* The warning to show before asking when a data-changing step has fewer than
  * two engineers attached (present: tmux clients, -1 not in tmux), or NULL. */
 const char *policy_alone_warning(const struct policy_need *n, int present, char *buf, size_t len);
